@@ -1,0 +1,52 @@
+# moonpy - the two commands a newcomer runs (as root on Debian 12):
+#   make run    the default job: udp-load.lua across the embedded virtual cable, live dashboard
+#   make test   the test suite (real DPDK on virtual devices)
+# Both install what they need first (apt: DPDK and friends; pip: moonpy + test extras).
+
+PY ?= python3
+PIP ?= $(PY) -m pip
+APT_PACKAGES = libdpdk-dev pkg-config dpdk iproute2 libpcap-dev
+BUILD_INPUTS = setup.py setup.cfg pyproject.toml $(wildcard moonpy/*.pyx moonpy/dpdk/*.pxi \
+	moonpy/includes/*.pxd moonpy/csrc/*.c moonpy/csrc/*.h)
+RUN_ARGS ?= lua_scripts/udp-load.lua 0 1 --time 10
+
+.PHONY: deps build run test test-lua test-dpdk lint bench clean
+
+# system packages (idempotent: only when something is missing)
+.deps-stamp:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@touch $@
+
+deps: .deps-stamp
+
+# the Python package, its Cython extension (built in place) and the test extras
+.build-stamp: .deps-stamp $(BUILD_INPUTS)
+	$(PIP) install -q -e '.[test]'
+	$(PY) setup.py -q build_ext --inplace
+	@touch $@
+
+build: .build-stamp
+
+run: .build-stamp
+	$(PY) -m moonpy $(RUN_ARGS)
+
+test: .build-stamp
+	$(PY) -m pytest -q
+
+test-lua: .build-stamp
+	$(PY) -m pytest -q -m lua
+
+test-dpdk: .build-stamp
+	$(PY) -m pytest -q -m dpdk
+
+lint:
+	ruff check moonpy tests
+	ruff format --check moonpy tests
+
+clean:
+	rm -rf build *.egg-info moonpy/_dpdk.c moonpy/*.so .build-stamp .deps-stamp

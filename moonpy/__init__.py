@@ -1,0 +1,1 @@
+"""moonpy: MoonGen as a Python package."""

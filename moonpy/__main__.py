@@ -1,0 +1,5 @@
+import sys
+
+from moonpy.cli import main
+
+sys.exit(main())

@@ -1,0 +1,172 @@
+"""`moonpy`: run a MoonGen-style script, or inspect the ports.
+
+    moonpy [moonpy options] SCRIPT.lua [script arguments...]
+    moonpy ports [moonpy options]
+
+moonpy's own options come before the script; everything after the script
+belongs to it (its `configure(parser)` parses them, `--help` included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from moonpy import _dpdk
+from moonpy.config import Config, load_file, parse_port_option
+from moonpy.engine import Engine
+from moonpy.errors import ConfigError, MoonpyError
+
+COMMANDS = ("ports",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="moonpy",
+        description="MoonGen-compatible scriptable packet generator (DPDK + LuaJIT).",
+        epilog="Ports default to one virtual cable (ports 0 <-> 1). Examples: "
+               "`moonpy lua_scripts/udp-load.lua 0 1`, `moonpy --port null ports`, "
+               "`moonpy --port cable --port pcap,tx=out.pcap SCRIPT.lua 0 2`.")
+    p.add_argument("--config", metavar="FILE", help="TOML configuration file ([[ports]] ...)")
+    p.add_argument("--port", metavar="SPEC", action="append", default=None,
+                   help="add a port: cable | null | pcap,tx=F,rx=F | tap[,iface=N] | "
+                        "af_packet,iface=N | pci,address=BDF (repeat; replaces the default)")
+    p.add_argument("--cores", metavar="LIST", help="CPU cores, first = master: 0,1 or 0-3")
+    p.add_argument("--memory", metavar="MB", type=int, help="DPDK memory in MB (default 512)")
+    p.add_argument("--eal", metavar="ARG", action="append", default=[],
+                   help="extra DPDK EAL argument, passed verbatim (repeat)")
+    p.add_argument("--eal-log-level", metavar="LEVEL", help="DPDK log level (default error)")
+    p.add_argument("--plain", action="store_true",
+                   help="MoonGen's plain text output, no live dashboard")
+    p.add_argument("--no-color", action="store_true", help="no ANSI colours in output")
+    p.add_argument("--grace", type=float, default=3.0, metavar="S",
+                   help="seconds tasks get to stop at the end of a run (default 3)")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    p.add_argument("target", metavar="SCRIPT|ports", help="a .lua script, or `ports`")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the script")
+    return p
+
+
+def parse_cores(text: str) -> list[int]:
+    cores: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                lo, hi = part.split("-", 1)
+                cores.extend(range(int(lo), int(hi) + 1))
+            elif part.strip():
+                cores.append(int(part))
+    except ValueError:
+        raise ConfigError(f"--cores {text}: use a list such as 0,1 or 0-3") from None
+    return cores
+
+
+def make_config(opts: argparse.Namespace) -> Config:
+    cfg = load_file(opts.config) if opts.config else Config()
+    if opts.port:
+        cfg.ports = [parse_port_option(s) for s in opts.port]
+    if opts.cores:
+        cfg.cores = parse_cores(opts.cores)
+    if opts.memory is not None:
+        cfg.memory = opts.memory
+    if opts.eal:
+        cfg.eal = cfg.eal + list(opts.eal)
+    if opts.eal_log_level:
+        cfg.eal_log_level = opts.eal_log_level
+    return cfg.validate()
+
+
+def cmd_ports(engine: Engine) -> int:
+    print(f"{'port':>4}  {'kind':<10} {'dpdk':>4}  {'driver':<16} {'mac':<17}  "
+          f"{'link':<12} {'queues (rx/tx max)':<18} detail")
+    for p in engine.ports:
+        mac = ":".join(f"{b:02X}" for b in engine.mac(p.id))
+        link = "not started"
+        if p.configured:
+            up, speed, _ = engine.link(p.id)
+            link = f"up {speed}M" if up else "down"
+        print(f"{p.id:>4}  {p.kind:<10} {p.dpdk_id:>4}  {p.driver:<16} {mac:<17}  {link:<12} "
+              f"{p.max_rx_queues}/{p.max_tx_queues:<16} {p.describe()}")
+    return 0
+
+
+def check_script(path: str) -> None:
+    if not os.path.exists(path):
+        raise ConfigError(f"script '{path}' does not exist")
+    if os.path.isdir(path):
+        raise ConfigError(f"'{path}' is a directory; give a .lua script")
+    if not path.endswith(".lua"):
+        raise ConfigError(f"'{path}' is not a Lua script (.lua); valid commands: "
+                          f"{', '.join(COMMANDS)}")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"cannot read script '{path}': {e.strerror}") from None
+
+
+def extract_dpdk_config(args: list[str]) -> tuple[list[str], str | None]:
+    """MoonGen's --dpdk-config=FILE may stand anywhere among the script's arguments."""
+    rest, found = [], None
+    for a in args:
+        if a.startswith("--dpdk-config="):
+            found = a.split("=", 1)[1]
+        else:
+            rest.append(a)
+    return rest, found
+
+
+def run_script(opts: argparse.Namespace, cfg: Config) -> int:
+    from moonpy.lua_bridge import require_luajit
+    from moonpy.lua_bridge.script import LuaRun
+
+    require_luajit()
+    engine = Engine(cfg).start()
+    _dpdk.install_signal_handlers()
+    run = LuaRun(engine, opts.target, opts.args, grace=opts.grace,
+                 color=False if opts.no_color else None)
+    code = run.run()
+    sys.stdout.flush()
+    if run.stuck:
+        # a thread we cannot stop still uses DPDK: leave without tearing it down
+        sys.stderr.flush()
+        os._exit(code or 1)
+    leaks = engine.shutdown()
+    for leak in leaks:
+        print(f"[WARN]  buffers not returned to their pool: {leak}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    opts = parser.parse_args(argv)
+    opts.args, dpdk_conf = extract_dpdk_config(opts.args)
+    try:
+        if dpdk_conf:
+            raise ConfigError(f"--dpdk-config={dpdk_conf}: dpdk-conf.lua files are not read by "
+                              "moonpy; use --config FILE.toml or --port/--cores/--eal options")
+        cfg = make_config(opts)
+        if opts.target == "ports":
+            if opts.args:
+                raise ConfigError(f"`moonpy ports` takes no arguments, got {' '.join(opts.args)}")
+            engine = Engine(cfg).start()
+            try:
+                return cmd_ports(engine)
+            finally:
+                engine.shutdown()
+        check_script(opts.target)
+        return run_script(opts, cfg)
+    except (MoonpyError, _dpdk.DpdkError) as e:
+        if opts.debug:
+            traceback.print_exc()
+        print(f"moonpy: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

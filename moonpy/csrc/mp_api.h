@@ -1,0 +1,120 @@
+/*
+ * mp_api.h - the one ABI between moonpy's C fast path and its two users:
+ * Cython (`includes/mp_api.pxd`, nogil batch loops) and LuaJIT (`ffi.cdef`
+ * of the region between the markers below, then a cast of the address that
+ * `_dpdk.api_address()` publishes).
+ *
+ * The marked region must stay preprocessor-free: LuaJIT's ffi.cdef is not a
+ * C preprocessor. DPDK types appear only as incomplete structs; Lua builds its
+ * own `struct rte_mbuf` view from the offsets `_dpdk.mbuf_layout()` reports.
+ *
+ * Conventions: functions return counts or -errno, never print, never abort.
+ * Ports and queues are DPDK port ids / queue ids.
+ */
+#ifndef MP_API_H
+#define MP_API_H
+
+#include <stdint.h>
+
+#define MP_API_VERSION 1
+#define MP_MAX_PORTS 32
+#define MP_MAX_QUEUES 16
+
+/* port flags (mp_port_flags) */
+#define MP_PORT_DROP_ON_FULL 0x1u /* a virtual cable: a full peer ring drops */
+#define MP_PORT_SW_CSUM 0x2u      /* compute requested checksums in software */
+#define MP_PORT_CONFIGURED 0x4u
+
+/* MP_CDEF_BEGIN */
+struct rte_mbuf;
+struct rte_mempool;
+struct rte_ring;
+
+/* One cache line per queue and direction; written only by the queue's owner. */
+struct mp_queue_stats {
+    uint64_t pkts;
+    uint64_t bytes;
+    uint64_t drops;     /* frames handed to send() that never reached the wire */
+    uint64_t _pad[5];
+};
+
+/* Software pacing state of one TX queue (0 = unpaced). */
+struct mp_pacer {
+    double cycles_per_byte;   /* wire bytes incl. 24 B of CRC + framing */
+    double cycles_per_pkt;    /* when pacing by packets per second */
+    uint64_t next_tsc;
+    uint64_t _pad[5];
+};
+
+struct mp_api {
+    uint32_t abi_version;
+    uint32_t size;
+    /* buffers */
+    int (*alloc_bulk)(struct rte_mempool *pool, struct rte_mbuf **bufs, uint32_t n,
+                      uint32_t pkt_len);
+    void (*free_bulk)(struct rte_mbuf **bufs, uint32_t n);
+    void (*free_one)(struct rte_mbuf *buf);
+    /* TX: returns how many went out; on a cable, frames the peer had no room for count as
+       sent and as missed at the peer; elsewhere unsent frames (after stop) are freed */
+    uint32_t (*send_all)(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
+    /* TX without retry or drop: returns how many were accepted; the caller keeps the rest */
+    uint32_t (*try_send)(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
+    /* RX: one burst, never blocks */
+    uint32_t (*rx_burst)(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
+    /* RX with a software timestamp (TSC) written into each buffer's udata64 field */
+    uint32_t (*rx_burst_ts)(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
+    /* time */
+    uint64_t (*rdtsc)(void);
+    uint64_t tsc_hz;
+    /* lifecycle: running(extra_cycles) is 0 once stop()/deadline/signal passed */
+    int (*running)(uint64_t extra_cycles);
+    void (*stop)(void);
+    void (*set_runtime_cycles)(uint64_t cycles);
+    void (*delay_cycles)(uint64_t cycles);
+    /* software checksums (IPv4 header, UDP/TCP over IPv4/IPv6) from ol_flags */
+    void (*sw_checksums)(struct rte_mbuf **bufs, uint32_t n);
+    /* rings (pipes) */
+    uint32_t (*ring_enqueue)(struct rte_ring *ring, void **objs, uint32_t n);
+    uint32_t (*ring_dequeue)(struct rte_ring *ring, void **objs, uint32_t n);
+    uint32_t (*ring_count)(struct rte_ring *ring);
+    /* counters */
+    struct mp_queue_stats *txq_stats;   /* [MP_MAX_PORTS * MP_MAX_QUEUES] */
+    struct mp_queue_stats *rxq_stats;
+    struct mp_pacer *pacers;            /* [MP_MAX_PORTS * MP_MAX_QUEUES] */
+    uint32_t max_queues;
+    int32_t udata64_offset;             /* offset of moonpy's 8-byte dynfield */
+};
+/* MP_CDEF_END */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Control-plane functions (Cython only). */
+const struct mp_api *mp_api_get(void);
+void mp_init(uint64_t tsc_hz, int udata64_offset);
+void mp_port_set(uint16_t port, uint32_t flags, int peer);
+uint32_t mp_port_flags_get(uint16_t port);
+int mp_port_peer(uint16_t port);
+void mp_install_signal_handlers(void);
+int mp_signal_received(void);
+uint64_t mp_drops_into(uint16_t port);
+int mp_running_now(void);
+void mp_stop(void);
+void mp_reset_lifecycle(void);
+void mp_set_runtime_cycles(uint64_t cycles);
+uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
+uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
+int mp_alloc_bulk(struct rte_mempool *pool, struct rte_mbuf **bufs, uint32_t n, uint32_t len);
+void mp_free_bulk(struct rte_mbuf **bufs, uint32_t n);
+int mp_running(uint64_t extra_cycles);
+struct mp_queue_stats *mp_txq_stats(uint16_t port, uint16_t queue);
+struct mp_queue_stats *mp_rxq_stats(uint16_t port, uint16_t queue);
+struct mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue);
+uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MP_API_H */

@@ -1,0 +1,282 @@
+# port.pxi - creating, configuring and querying ethdev ports, and their counters.
+
+cdef dict _cable_rings = {}
+
+
+cdef int _check_port(int port) except -1:
+    if port < 0 or port >= MP_MAX_PORTS or not rte_eth_dev_is_valid_port(<uint16_t>port):
+        raise DeviceError(f"DPDK port {port} does not exist")
+    return 0
+
+
+def probe_vdev(str devargs) -> int:
+    """Create a virtual device from EAL devargs (``net_null0``, ``net_pcap0,tx_pcap=f``...).
+
+    Returns the DPDK port id of the new port.
+    """
+    cdef bytes b = devargs.encode()
+    cdef const char *cb = b
+    cdef int rc
+    with nogil:
+        rc = rte_dev_probe(cb)
+    if rc < 0:
+        raise convert_error(rc, f"cannot create virtual device '{devargs}'",
+                            "check the port's options (file paths, interface names) "
+                            "and the EAL messages above")
+    cdef uint16_t pid
+    cdef bytes name = devargs.split(",")[0].encode()
+    rc = rte_eth_dev_get_port_by_name(name, &pid)
+    if rc < 0:
+        raise convert_error(rc, f"virtual device '{devargs}' created no ethdev port")
+    return pid
+
+
+def create_cable(str name_a, str name_b, unsigned nqueues, unsigned ring_size):
+    """Two ports joined by rings: TX queue i of each feeds RX queue i of the other.
+
+    Returns ``(port_a, port_b)``. ``ring_size`` must be a power of two; the
+    ring holds ``ring_size - 1`` frames per queue.
+    """
+    if nqueues < 1 or nqueues > MP_MAX_QUEUES:
+        raise DeviceError(f"a cable has 1 to {MP_MAX_QUEUES} queues, got {nqueues}")
+    if ring_size < 2 or ring_size & (ring_size - 1):
+        raise DeviceError(f"cable ring size must be a power of two, got {ring_size}")
+    cdef rte_ring *a2b[16]
+    cdef rte_ring *b2a[16]
+    cdef unsigned q
+    cdef bytes rname
+    for q in range(nqueues):
+        for d, arr in (("ab", 0), ("ba", 1)):
+            rname = f"cbl_{name_a}_{d}{q}".encode()
+            r = rte_ring_create(rname, ring_size, -1, RING_F_SP_ENQ | RING_F_SC_DEQ)
+            if r == NULL:
+                raise DeviceError(f"cannot create cable ring {rname.decode()}: "
+                                  f"{_strerror(rte_errno)}; give DPDK more memory")
+            if arr == 0:
+                a2b[q] = r
+            else:
+                b2a[q] = r
+    cdef int rc
+    rc = rte_eth_from_rings(name_a.encode(), b2a, nqueues, a2b, nqueues, 0)
+    if rc < 0:
+        raise DeviceError(f"cannot create cable port {name_a}: {_strerror(rte_errno)}")
+    pa = rc
+    rc = rte_eth_from_rings(name_b.encode(), a2b, nqueues, b2a, nqueues, 0)
+    if rc < 0:
+        raise DeviceError(f"cannot create cable port {name_b}: {_strerror(rte_errno)}")
+    pb = rc
+    _cable_rings[pa] = nqueues
+    _cable_rings[pb] = nqueues
+    return pa, pb
+
+
+def port_by_name(str name) -> int:
+    """The DPDK port id of a probed device (a PCI address such as 0000:03:00.0)."""
+    cdef uint16_t pid
+    cdef int rc = rte_eth_dev_get_port_by_name(name.encode(), &pid)
+    if rc < 0:
+        raise DeviceError(f"no DPDK port named '{name}'; is the device bound to vfio-pci "
+                          "(dpdk-devbind.py --status)?")
+    return pid
+
+
+def port_count() -> int:
+    return rte_eth_dev_count_avail()
+
+
+def port_info(int port) -> dict:
+    """Driver name, device name, queue limits, offload capabilities, socket."""
+    _check_port(port)
+    cdef rte_eth_dev_info info
+    check(rte_eth_dev_info_get(<uint16_t>port, &info), f"cannot query port {port}")
+    cdef char name[64]
+    memset(name, 0, sizeof(name))
+    rte_eth_dev_get_name_by_port(<uint16_t>port, name)
+    return {
+        "driver": info.driver_name.decode() if info.driver_name != NULL else "unknown",
+        "name": name.decode(),
+        "max_rx_queues": info.max_rx_queues,
+        "max_tx_queues": info.max_tx_queues,
+        "rx_offload_capa": info.rx_offload_capa,
+        "tx_offload_capa": info.tx_offload_capa,
+        "rx_desc_max": info.rx_desc_lim.nb_max,
+        "tx_desc_max": info.tx_desc_lim.nb_max,
+        "socket": rte_eth_dev_socket_id(<uint16_t>port),
+    }
+
+
+TX_OFFLOAD_CHECKSUMS = (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM
+                        | RTE_ETH_TX_OFFLOAD_TCP_CKSUM)
+
+
+def port_configure(int port, unsigned n_rx, unsigned n_tx, unsigned rx_descs,
+                   unsigned tx_descs, list rx_pools, unsigned long long tx_offloads=0):
+    """Configure ``n_rx``/``n_tx`` queues, set them up and start the port.
+
+    ``rx_pools`` holds one Mempool per RX queue (where received frames land).
+
+    Returns the descriptor counts DPDK accepted, ``(rx_descs, tx_descs)``.
+    """
+    _check_port(port)
+    if n_rx > MP_MAX_QUEUES or n_tx > MP_MAX_QUEUES:
+        raise DeviceError(f"port {port}: moonpy supports at most {MP_MAX_QUEUES} queues "
+                          f"per direction, asked for rx={n_rx} tx={n_tx}")
+    info = port_info(port)
+    if n_rx > info["max_rx_queues"] or n_tx > info["max_tx_queues"]:
+        raise DeviceError(
+            f"port {port} ({info['driver']}) has at most {info['max_rx_queues']} rx and "
+            f"{info['max_tx_queues']} tx queues, asked for rx={n_rx} tx={n_tx}; "
+            "configure fewer queues")
+    cdef rte_eth_conf conf
+    memset(&conf, 0, sizeof(conf))
+    conf.txmode.offloads = tx_offloads
+    what = f"cannot configure port {port} ({info['driver']})"
+    check(rte_eth_dev_configure(<uint16_t>port, n_rx, n_tx, &conf), what)
+    cdef uint16_t nrx = rx_descs, ntx = tx_descs
+    check(rte_eth_dev_adjust_nb_rx_tx_desc(<uint16_t>port, &nrx, &ntx), what)
+    cdef int sock = rte_eth_dev_socket_id(<uint16_t>port)
+    if sock < 0:
+        sock = 0
+    if len(rx_pools) != n_rx:
+        raise DeviceError(f"port {port}: {n_rx} rx queues need {n_rx} mempools, "
+                          f"got {len(rx_pools)}")
+    cdef unsigned q
+    cdef Mempool pool
+    for q in range(n_rx):
+        pool = rx_pools[q]
+        pool._check()
+        check(rte_eth_rx_queue_setup(<uint16_t>port, q, nrx, sock, NULL, pool.pool),
+              f"cannot set up rx queue {q} of port {port}")
+    for q in range(n_tx):
+        check(rte_eth_tx_queue_setup(<uint16_t>port, q, ntx, sock, NULL),
+              f"cannot set up tx queue {q} of port {port}")
+    check(rte_eth_dev_start(<uint16_t>port), f"cannot start port {port}")
+    return nrx, ntx
+
+
+def port_stop(int port):
+    _check_port(port)
+    rte_eth_dev_stop(<uint16_t>port)
+
+
+def port_close(int port):
+    _check_port(port)
+    rte_eth_dev_close(<uint16_t>port)
+
+
+def port_drain(int port, unsigned nqueues) -> int:
+    """Free every frame waiting on the port's RX queues; returns how many."""
+    _check_port(port)
+    return mp_drain_port(<uint16_t>port, <uint16_t>nqueues)
+
+
+def port_set_flags(int port, unsigned flags, int peer=-1):
+    mp_port_set(<uint16_t>port, flags, peer)
+
+
+def port_mac(int port) -> bytes:
+    _check_port(port)
+    cdef rte_ether_addr mac
+    check(rte_eth_macaddr_get(<uint16_t>port, &mac), f"cannot read the MAC of port {port}")
+    return PyBytes_FromStringAndSize(<char *>mac.addr_bytes, 6)
+
+
+def port_link(int port) -> tuple:
+    """``(up, speed_mbit, full_duplex)`` without waiting."""
+    _check_port(port)
+    cdef rte_eth_link link
+    memset(&link, 0, sizeof(link))
+    check(rte_eth_link_get_nowait(<uint16_t>port, &link), f"cannot read link of port {port}")
+    return bool(link.link_status), int(link.link_speed), bool(link.link_duplex)
+
+
+def port_set_promisc(int port, bint on):
+    _check_port(port)
+    cdef int rc = rte_eth_promiscuous_enable(<uint16_t>port) if on else \
+        rte_eth_promiscuous_disable(<uint16_t>port)
+    if rc < 0 and rc != -95:  # -ENOTSUP: virtual ports without the notion
+        raise convert_error(rc, f"cannot set promiscuous mode on port {port}")
+
+
+def port_promisc(int port) -> bool:
+    return rte_eth_promiscuous_get(<uint16_t>port) == 1
+
+
+def port_hw_stats(int port) -> dict:
+    """The PMD's own counters (``rte_eth_stats_get``)."""
+    _check_port(port)
+    cdef rte_eth_stats st
+    check(rte_eth_stats_get(<uint16_t>port, &st), f"cannot read counters of port {port}")
+    return {"ipackets": st.ipackets, "opackets": st.opackets, "ibytes": st.ibytes,
+            "obytes": st.obytes, "imissed": st.imissed, "ierrors": st.ierrors,
+            "oerrors": st.oerrors, "rx_nombuf": st.rx_nombuf}
+
+
+def port_sw_stats(int port, unsigned nqueues=MP_MAX_QUEUES) -> dict:
+    """moonpy's own per-queue counters, kept by the fast path.
+
+    ``cable_missed`` counts frames the peer of a cable end dropped because
+    this end's RX ring was full (reported as ``imissed``).
+    """
+    if port < 0 or port >= MP_MAX_PORTS:
+        raise DeviceError(f"DPDK port {port} does not exist")
+    cdef unsigned q
+    cdef mp_queue_stats *t
+    cdef mp_queue_stats *r
+    txq, rxq = [], []
+    for q in range(min(nqueues, MP_MAX_QUEUES)):
+        t = mp_txq_stats(<uint16_t>port, <uint16_t>q)
+        r = mp_rxq_stats(<uint16_t>port, <uint16_t>q)
+        txq.append((t.pkts, t.bytes, t.drops))
+        rxq.append((r.pkts, r.bytes))
+    return {
+        "tx_pkts": sum(x[0] for x in txq), "tx_bytes": sum(x[1] for x in txq),
+        "tx_drops": sum(x[2] for x in txq),
+        "rx_pkts": sum(x[0] for x in rxq), "rx_bytes": sum(x[1] for x in rxq),
+        "cable_missed": mp_drops_into(<uint16_t>port),
+        "txq": txq, "rxq": rxq,
+    }
+
+
+def port_xstats(int port) -> dict:
+    _check_port(port)
+    cdef int n = rte_eth_xstats_get(<uint16_t>port, NULL, 0)
+    if n <= 0:
+        return {}
+    cdef rte_eth_xstat *vals = <rte_eth_xstat *>PyMem_Malloc(n * sizeof(rte_eth_xstat))
+    cdef rte_eth_xstat_name *names = <rte_eth_xstat_name *>PyMem_Malloc(
+        n * sizeof(rte_eth_xstat_name))
+    out = {}
+    try:
+        n = min(rte_eth_xstats_get(<uint16_t>port, vals, n),
+                rte_eth_xstats_get_names(<uint16_t>port, names, n))
+        for i in range(n):
+            out[names[i].name.decode()] = vals[i].value
+    finally:
+        PyMem_Free(vals)
+        PyMem_Free(names)
+    return out
+
+
+def set_queue_rate(int port, int queue, double mbit=0.0, double mpps=0.0):
+    """Software pacing of one TX queue: ``mbit`` counts frame + CRC bytes as
+    MoonGen's setRate does; ``mpps`` paces by packets. 0 and 0 turn it off."""
+    if port < 0 or port >= MP_MAX_PORTS or queue < 0 or queue >= MP_MAX_QUEUES:
+        raise DeviceError(f"no tx queue {queue} on port {port}")
+    cdef mp_pacer *pc = mp_pacer_get(<uint16_t>port, <uint16_t>queue)
+    cdef double hz = rte_get_tsc_hz()
+    pc.cycles_per_byte = hz * 8.0 / (mbit * 1e6) if mbit > 0 else 0.0
+    pc.cycles_per_pkt = hz / (mpps * 1e6) if mpps > 0 else 0.0
+    pc.next_tsc = 0
+
+
+def port_set_mac(int port, bytes mac):
+    """Set the port's MAC address (6 bytes)."""
+    _check_port(port)
+    if len(mac) != 6:
+        raise ValueError(f"a MAC address has 6 bytes, got {len(mac)}")
+    cdef rte_ether_addr addr
+    memcpy(addr.addr_bytes, <char *>mac, 6)
+    cdef int rc = rte_eth_dev_default_mac_addr_set(<uint16_t>port, &addr)
+    if rc < 0 and rc != -95:
+        raise convert_error(rc, f"cannot set the MAC address of port {port}")

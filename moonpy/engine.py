@@ -1,0 +1,326 @@
+"""The engine: boots DPDK once per process, creates the configured ports,
+configures devices, reads their counters and shuts everything down.
+
+One engine per process (DPDK's EAL cannot be started twice). Tasks (threads
+with their own core, see `tasks.py`) and the Lua bridge sit on top of it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+from moonpy import _dpdk
+from moonpy.config import Config, PortSpec, parse_mac
+from moonpy.errors import ConfigError, MoonpyError
+
+# port kinds whose frames nobody inspects: skip software checksums there
+_SINK_KINDS = {"null"}
+
+
+@dataclass
+class Port:
+    """One moonpy port (ids in configuration order) and its DPDK port."""
+
+    id: int
+    kind: str
+    dpdk_id: int
+    spec: PortSpec
+    peer: int | None = None  # the other end of a cable
+    configured: bool = False
+    rx_queues: int = 0
+    tx_queues: int = 0
+    rx_descs: int = 0
+    tx_descs: int = 0
+    sw_checksums: bool = False
+    rx_pools: list = field(default_factory=list)
+    max_rx_queues: int = 0
+    max_tx_queues: int = 0
+    driver: str = ""
+    mac_override: bytes | None = None  # for PMDs that cannot change their MAC (net_ring)
+
+    def describe(self) -> str:
+        if self.kind == "cable":
+            return f"cable to port {self.peer}"
+        if self.kind == "pcap":
+            parts = [f"tx={self.spec.tx}"] if self.spec.tx else []
+            parts += [f"rx={self.spec.rx}"] if self.spec.rx else []
+            return "pcap " + " ".join(parts)
+        if self.kind in ("tap", "af_packet"):
+            return f"{self.kind} {self.spec.iface or ''}".strip()
+        if self.kind == "pci":
+            return f"pci {self.spec.address}"
+        return self.kind
+
+
+@dataclass
+class Counters:
+    """Device counters as MoonGen scripts see them (``dev:getStats()``)."""
+
+    ipackets: int = 0
+    opackets: int = 0
+    ibytes: int = 0
+    obytes: int = 0
+    imissed: int = 0
+    ierrors: int = 0
+    oerrors: int = 0
+    rx_nombuf: int = 0
+
+
+class Engine:
+    """Owns DPDK for this process: EAL, ports, mempools, shutdown."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = (config or Config()).validate()
+        self.ports: list[Port] = []
+        self.started = False
+        self._lock = threading.RLock()
+        self._dummy_pool = None
+        self.cores = self.config.core_list()
+
+    # ---- start-up ---------------------------------------------------------
+
+    def eal_args(self) -> list[str]:
+        cfg = self.config
+        args = ["moonpy", "-l", str(self.cores[0]), "-m", str(cfg.memory), "--no-huge",
+                "--no-shconf", "--file-prefix", f"moonpy{os.getpid()}", "--no-telemetry",
+                "--log-level", cfg.eal_log_level,
+                # the tap PMD complains about a missing multiq qdisc that it does not need
+                "--log-level", "pmd.net.tap:crit"]
+        pci = [p.address for p in cfg.ports if p.kind == "pci" and p.address]
+        if pci:
+            for addr in pci:
+                args += ["-a", addr]
+        else:
+            args.append("--no-pci")
+        return args + list(cfg.eal)
+
+    def start(self) -> Engine:
+        if self.started:
+            return self
+        if _dpdk.eal_initialized():
+            raise MoonpyError("DPDK is already running in this process; "
+                              "use the existing engine (moonpy.engine.current())")
+        _dpdk.eal_init(self.eal_args())
+        self.started = True
+        global _current
+        _current = self
+        try:
+            self._create_ports()
+        except BaseException:
+            self.shutdown()
+            raise
+        return self
+
+    def _create_ports(self) -> None:
+        counters: dict[str, int] = {}
+
+        def next_name(prefix: str) -> str:
+            n = counters.get(prefix, 0)
+            counters[prefix] = n + 1
+            return f"{prefix}{n}"
+
+        for pid, spec, end in self.config.port_table():
+            if spec.kind == "cable":
+                if end == 1:
+                    continue  # created together with end 0
+                name = next_name("cable")
+                a, b = _dpdk.create_cable(f"{name}a", f"{name}b", spec.queues, spec.ring_size)
+                self.ports.append(Port(pid, "cable", a, spec, peer=pid + 1))
+                self.ports.append(Port(pid + 1, "cable", b, spec, peer=pid))
+                continue
+            if spec.kind == "null":
+                dev = _dpdk.probe_vdev(next_name("net_null"))
+            elif spec.kind == "pcap":
+                args = []
+                if spec.rx:
+                    args.append(f"rx_pcap={spec.rx}")
+                if spec.tx:
+                    args.append(f"tx_pcap={spec.tx}")
+                if spec.infinite_rx:
+                    args.append("infinite_rx=1")
+                dev = _dpdk.probe_vdev(",".join([next_name("net_pcap"), *args]))
+            elif spec.kind == "tap":
+                name = next_name("net_tap")
+                iface = spec.iface or f"mp{name[7:]}"
+                dev = _dpdk.probe_vdev(f"{name},iface={iface}")
+            elif spec.kind == "af_packet":
+                if not os.path.exists(f"/sys/class/net/{spec.iface}"):
+                    raise ConfigError(f"af_packet port: interface '{spec.iface}' does not "
+                                      "exist; create it first (e.g. ip link add ... type veth)")
+                dev = _dpdk.probe_vdev(f"{next_name('net_af_packet')},iface={spec.iface}")
+            else:  # pci: probed by the EAL through its -a allow-list
+                dev = _dpdk.port_by_name(spec.address or "")
+            self.ports.append(Port(pid, spec.kind, dev, spec))
+        for port in self.ports:
+            info = _dpdk.port_info(port.dpdk_id)
+            port.driver = info["driver"]
+            port.max_rx_queues = min(info["max_rx_queues"], 16)
+            port.max_tx_queues = min(info["max_tx_queues"], 16)
+            mac = parse_mac(port.spec.mac) if port.spec.mac else None
+            if mac is None and port.kind in ("cable", "null"):
+                mac = bytes([0x02, 0x4D, 0x50, 0x00, 0x00, port.id])  # locally administered
+            if mac is not None:
+                _dpdk.port_set_mac(port.dpdk_id, mac)
+                if _dpdk.port_mac(port.dpdk_id) != mac:
+                    port.mac_override = mac
+
+    # ---- ports ------------------------------------------------------------
+
+    def port(self, pid: int) -> Port:
+        if not isinstance(pid, int) or isinstance(pid, bool) or not 0 <= pid < len(self.ports):
+            raise ConfigError(
+                f"port {pid!r} does not exist; valid ports: {self.valid_ports()} "
+                "(add ports with --port KIND or a [[ports]] entry in --config)"
+            )
+        return self.ports[pid]
+
+    def valid_ports(self) -> str:
+        if not self.ports:
+            return "none"
+        return ", ".join(f"{p.id} ({p.describe()})" for p in self.ports)
+
+    def _rx_placeholder_pool(self):
+        # cable ends never fill RX buffers from a pool, but DPDK wants one
+        if self._dummy_pool is None:
+            self._dummy_pool = _dpdk.create_mempool(n=64, buf_size=256)
+        return self._dummy_pool
+
+    def configure_port(self, pid: int, rx_queues: int = 1, tx_queues: int = 1,
+                       rx_descs: int = 512, tx_descs: int = 1024, num_bufs: int | None = None,
+                       buf_size: int = 2048, mempools: list | None = None) -> tuple[Port, bool]:
+        """Configure and start a port; returns ``(port, newly_configured)``.
+
+        A port configured before keeps its first configuration (as in MoonGen).
+        """
+        with self._lock:
+            port = self.port(pid)
+            if port.configured:
+                return port, False
+            for what, n, limit in (("rx", rx_queues, port.max_rx_queues),
+                                   ("tx", tx_queues, port.max_tx_queues)):
+                if not isinstance(n, int) or n < 1 or n > limit:
+                    raise ConfigError(
+                        f"port {pid} ({port.describe()}) supports 1 to {limit} {what} queues, "
+                        f"asked for {n}"
+                        + ("; add queues=N to the cable's port spec" if port.kind == "cable"
+                           else "")
+                    )
+            if mempools is not None:
+                if len(mempools) != rx_queues:
+                    raise ConfigError(f"port {pid}: {rx_queues} rx queues need exactly "
+                                      f"{rx_queues} mempools, got {len(mempools)}")
+                pools = list(mempools)
+            elif port.kind == "cable":
+                pools = [self._rx_placeholder_pool()] * rx_queues
+            else:
+                n = num_bufs or max(2047, 2 * rx_descs - 1)
+                pools = [_dpdk.create_mempool(n=n, buf_size=buf_size) for _ in range(rx_queues)]
+            info = _dpdk.port_info(port.dpdk_id)
+            offloads = 0
+            capa = info["tx_offload_capa"] & _dpdk.TX_OFFLOAD_CHECKSUMS
+            if port.kind == "pci" and capa == _dpdk.TX_OFFLOAD_CHECKSUMS:
+                offloads = capa
+            port.rx_descs, port.tx_descs = _dpdk.port_configure(
+                port.dpdk_id, rx_queues, tx_queues, rx_descs, tx_descs, pools, offloads)
+            port.sw_checksums = offloads == 0 and port.kind not in _SINK_KINDS
+            flags = 0x4 | (0x2 if port.sw_checksums else 0)
+            peer_dpdk = -1
+            if port.kind == "cable":
+                flags |= 0x1
+                peer_dpdk = self.ports[port.peer].dpdk_id if port.peer is not None else -1
+            _dpdk.port_set_flags(port.dpdk_id, flags, peer_dpdk)
+            if port.kind == "cable" and port.peer is not None:
+                # the peer's counters need to know about this end, configured or not
+                peer = self.ports[port.peer]
+                if not peer.configured:
+                    _dpdk.port_set_flags(peer.dpdk_id, 0x1, port.dpdk_id)
+            _dpdk.port_set_promisc(port.dpdk_id, True)
+            port.rx_queues, port.tx_queues = rx_queues, tx_queues
+            port.rx_pools = pools
+            port.configured = True
+            return port, True
+
+    def counters(self, pid: int) -> Counters:
+        """Merged counters: moonpy's fast-path counters for what it sent and
+        received (virtual PMDs do not all count bytes), the PMD's for errors."""
+        port = self.port(pid)
+        hw = _dpdk.port_hw_stats(port.dpdk_id)
+        sw = _dpdk.port_sw_stats(port.dpdk_id)
+        c = Counters(ierrors=hw["ierrors"], rx_nombuf=hw["rx_nombuf"])
+        if port.kind == "pci":
+            c.ipackets, c.ibytes = hw["ipackets"], hw["ibytes"]
+            c.opackets, c.obytes = hw["opackets"], hw["obytes"]
+        else:
+            c.ipackets, c.ibytes = sw["rx_pkts"], sw["rx_bytes"]
+            c.opackets, c.obytes = sw["tx_pkts"], sw["tx_bytes"]
+        c.imissed = hw["imissed"] + sw["cable_missed"]
+        c.oerrors = hw["oerrors"] + (0 if port.kind == "cable" else sw["tx_drops"])
+        return c
+
+    def link(self, pid: int) -> tuple[bool, int, bool]:
+        up, speed, duplex = _dpdk.port_link(self.port(pid).dpdk_id)
+        if port_is_virtual(self.port(pid)) and (speed == 0 or speed > 400000):
+            speed = 10000  # virtual links report an arbitrary speed; say 10G as MoonGen would
+        return up, speed, duplex
+
+    def mac(self, pid: int) -> bytes:
+        port = self.port(pid)
+        return port.mac_override or _dpdk.port_mac(port.dpdk_id)
+
+    # ---- shutdown -----------------------------------------------------------
+
+    def stop_ports(self) -> None:
+        """Stop every configured port and return queued frames to their pools."""
+        for port in self.ports:
+            if port.configured and port.kind == "cable":
+                # frames still in a cable's rings belong to the sender's pools
+                _dpdk.port_drain(port.dpdk_id, port.rx_queues)
+        for port in self.ports:
+            if port.configured:
+                _dpdk.port_stop(port.dpdk_id)
+                port.configured = False
+
+    def leaks(self) -> list[str]:
+        """Pools whose buffers are not all back (meaningful once ports are closed)."""
+        out = []
+        for pool in _dpdk.all_mempools():
+            if pool.avail != pool.size:
+                out.append(f"{pool.name}: {pool.size - pool.avail} of {pool.size} "
+                           "buffers not returned")
+        return out
+
+    def shutdown(self) -> list[str]:
+        """Stop ports, check pools, free everything, clean up the EAL."""
+        global _current
+        if not self.started:
+            return []
+        self.stop_ports()
+        for port in self.ports:  # closing releases buffers held in RX descriptors
+            try:
+                _dpdk.port_close(port.dpdk_id)
+            except _dpdk.DpdkError:
+                pass
+        leaks = self.leaks()
+        _dpdk.free_all_rings()
+        _dpdk.free_all_mempools()
+        _dpdk.eal_cleanup()
+        self.started = False
+        if _current is self:
+            _current = None
+        return leaks
+
+
+def port_is_virtual(port: Port) -> bool:
+    return port.kind != "pci"
+
+
+_current: Engine | None = None
+
+
+def current() -> Engine:
+    """The running engine of this process."""
+    if _current is None:
+        raise MoonpyError("moonpy's engine is not running; start it with Engine(config).start()")
+    return _current

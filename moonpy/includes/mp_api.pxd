@@ -1,0 +1,56 @@
+# The fast-path ABI (csrc/mp_api.h), shared with LuaJIT.
+from libc.stdint cimport uint16_t, uint32_t, uint64_t, int32_t
+from moonpy.includes.rte_mbuf cimport rte_mbuf, rte_mempool
+
+cdef extern from "mp_api.h" nogil:
+    enum: MP_API_VERSION
+    enum: MP_MAX_PORTS
+    enum: MP_MAX_QUEUES
+    enum: MP_PORT_DROP_ON_FULL
+    enum: MP_PORT_SW_CSUM
+    enum: MP_PORT_CONFIGURED
+
+    struct mp_queue_stats:
+        uint64_t pkts
+        uint64_t bytes
+        uint64_t drops
+
+    struct mp_pacer:
+        double cycles_per_byte
+        double cycles_per_pkt
+        uint64_t next_tsc
+
+    struct mp_api:
+        uint32_t abi_version
+        uint32_t size
+
+    const mp_api *mp_api_get()
+    void mp_init(uint64_t tsc_hz, int udata64_offset)
+    void mp_port_set(uint16_t port, uint32_t flags, int peer)
+    uint32_t mp_port_flags_get(uint16_t port)
+    int mp_port_peer(uint16_t port)
+    void mp_install_signal_handlers()
+    int mp_signal_received()
+    uint64_t mp_drops_into(uint16_t port)
+    int mp_running_now()
+    int mp_running(uint64_t extra_cycles)
+    void mp_stop()
+    void mp_reset_lifecycle()
+    void mp_set_runtime_cycles(uint64_t cycles)
+    uint32_t mp_send_all(uint16_t port, uint16_t queue, rte_mbuf **bufs, uint32_t n)
+    uint32_t mp_rx_burst(uint16_t port, uint16_t queue, rte_mbuf **bufs, uint32_t n)
+    int mp_alloc_bulk(rte_mempool *pool, rte_mbuf **bufs, uint32_t n, uint32_t len)
+    void mp_free_bulk(rte_mbuf **bufs, uint32_t n)
+    mp_queue_stats *mp_txq_stats(uint16_t port, uint16_t queue)
+    mp_queue_stats *mp_rxq_stats(uint16_t port, uint16_t queue)
+    mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue)
+    uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues)
+
+cdef extern from "mp_layout.h" nogil:
+    struct mp_field:
+        const char *name
+        const char *ctype
+        size_t offset
+        size_t size
+    const mp_field *mp_mbuf_fields(int *n)
+    size_t mp_mbuf_size()

@@ -1,0 +1,41 @@
+"""Build moonpy._dpdk against the system DPDK found with pkg-config."""
+
+import os
+import shlex
+import subprocess
+import sys
+
+from setuptools import Extension, setup
+
+
+def pkg_config(*args: str) -> list[str]:
+    try:
+        out = subprocess.run(["pkg-config", *args, "libdpdk"], check=True,
+                             capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        sys.exit("moonpy needs DPDK: `pkg-config libdpdk` failed; install it with "
+                 "`apt-get install libdpdk-dev pkg-config` (or set PKG_CONFIG_PATH).")
+    return shlex.split(out)
+
+
+def extensions() -> list[Extension]:
+    from Cython.Build import cythonize
+
+    debug = os.environ.get("MOONPY_DEBUG") == "1"
+    cflags = pkg_config("--cflags") + (["-O0", "-g", "-DMOONPY_DEBUG=1"] if debug else ["-O3"])
+    libs = pkg_config("--libs") + ["-lrte_net_ring"]
+    ext = Extension(
+        "moonpy._dpdk",
+        ["moonpy/_dpdk.pyx", "moonpy/csrc/mp_fastpath.c", "moonpy/csrc/mp_layout.c"],
+        include_dirs=["moonpy/csrc"],
+        extra_compile_args=cflags + ["-Wno-deprecated-declarations"],
+        extra_link_args=libs,
+    )
+    directives = {"language_level": 3, "embedsignature": True,
+                  "boundscheck": False, "wraparound": False}
+    if debug:
+        directives["linetrace"] = True
+    return cythonize([ext], compiler_directives=directives, annotate=debug)
+
+
+setup(ext_modules=extensions())

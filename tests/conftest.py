@@ -1,0 +1,51 @@
+"""Shared helpers: moonpy runs in child processes (DPDK's EAL starts once per
+process), each reporting what it measured as JSON on its last stdout line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA_SCRIPTS = ROOT / "lua_scripts"
+TEST_SCRIPTS = ROOT / "tests" / "lua"
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.pop("PYTHONWARNINGS", None)
+    return env
+
+
+def run_python(code: str, timeout: float = 60) -> dict:
+    """Run ``code`` in a fresh interpreter; it must print one JSON object last."""
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, env=child_env(), cwd=ROOT)
+    if proc.returncode != 0:
+        raise AssertionError(f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert lines, f"child printed no JSON:\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(lines[-1])
+
+
+def run_moonpy(*args: str, timeout: float = 60, input: str | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    """Run the ``moonpy`` command line (as ``python -m moonpy``)."""
+    return subprocess.run([sys.executable, "-m", "moonpy", *args], capture_output=True,
+                          text=True, timeout=timeout, env=child_env(), cwd=ROOT, input=input)
+
+
+@pytest.fixture
+def moonpy():
+    return run_moonpy
+
+
+def have_tun() -> bool:
+    return os.path.exists("/dev/net/tun") and os.geteuid() == 0
