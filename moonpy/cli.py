@@ -27,22 +27,39 @@ def build_parser() -> argparse.ArgumentParser:
         prog="moonpy",
         description="MoonGen-compatible scriptable packet generator (DPDK + LuaJIT).",
         epilog="Ports default to one virtual cable (ports 0 <-> 1). Examples: "
-               "`moonpy lua_scripts/udp-load.lua 0 1`, `moonpy --port null ports`, "
-               "`moonpy --port cable --port pcap,tx=out.pcap SCRIPT.lua 0 2`.")
+        "`moonpy lua_scripts/udp-load.lua 0 1`, `moonpy --port null ports`, "
+        "`moonpy --port cable --port pcap,tx=out.pcap SCRIPT.lua 0 2`.",
+    )
     p.add_argument("--config", metavar="FILE", help="TOML configuration file ([[ports]] ...)")
-    p.add_argument("--port", metavar="SPEC", action="append", default=None,
-                   help="add a port: cable | null | pcap,tx=F,rx=F | tap[,iface=N] | "
-                        "af_packet,iface=N | pci,address=BDF (repeat; replaces the default)")
+    p.add_argument(
+        "--port",
+        metavar="SPEC",
+        action="append",
+        default=None,
+        help="add a port: cable | null | pcap,tx=F,rx=F | tap[,iface=N] | "
+        "af_packet,iface=N | pci,address=BDF (repeat; replaces the default)",
+    )
     p.add_argument("--cores", metavar="LIST", help="CPU cores, first = master: 0,1 or 0-3")
     p.add_argument("--memory", metavar="MB", type=int, help="DPDK memory in MB (default 512)")
-    p.add_argument("--eal", metavar="ARG", action="append", default=[],
-                   help="extra DPDK EAL argument, passed verbatim (repeat)")
+    p.add_argument(
+        "--eal",
+        metavar="ARG",
+        action="append",
+        default=[],
+        help="extra DPDK EAL argument, passed verbatim (repeat)",
+    )
     p.add_argument("--eal-log-level", metavar="LEVEL", help="DPDK log level (default error)")
-    p.add_argument("--plain", action="store_true",
-                   help="MoonGen's plain text output, no live dashboard")
+    p.add_argument(
+        "--plain", action="store_true", help="MoonGen's plain text output, no live dashboard"
+    )
     p.add_argument("--no-color", action="store_true", help="no ANSI colours in output")
-    p.add_argument("--grace", type=float, default=3.0, metavar="S",
-                   help="seconds tasks get to stop at the end of a run (default 3)")
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="seconds tasks get to stop at the end of a run (default 3)",
+    )
     p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     p.add_argument("target", metavar="SCRIPT|ports", help="a .lua script, or `ports`")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the script")
@@ -79,16 +96,20 @@ def make_config(opts: argparse.Namespace) -> Config:
 
 
 def cmd_ports(engine: Engine) -> int:
-    print(f"{'port':>4}  {'kind':<10} {'dpdk':>4}  {'driver':<16} {'mac':<17}  "
-          f"{'link':<12} {'queues (rx/tx max)':<18} detail")
+    print(
+        f"{'port':>4}  {'kind':<10} {'dpdk':>4}  {'driver':<16} {'mac':<17}  "
+        f"{'link':<12} {'queues (rx/tx max)':<18} detail"
+    )
     for p in engine.ports:
         mac = ":".join(f"{b:02X}" for b in engine.mac(p.id))
         link = "not started"
         if p.configured:
             up, speed, _ = engine.link(p.id)
             link = f"up {speed}M" if up else "down"
-        print(f"{p.id:>4}  {p.kind:<10} {p.dpdk_id:>4}  {p.driver:<16} {mac:<17}  {link:<12} "
-              f"{p.max_rx_queues}/{p.max_tx_queues:<16} {p.describe()}")
+        print(
+            f"{p.id:>4}  {p.kind:<10} {p.dpdk_id:>4}  {p.driver:<16} {mac:<17}  {link:<12} "
+            f"{p.max_rx_queues}/{p.max_tx_queues:<16} {p.describe()}"
+        )
     return 0
 
 
@@ -98,8 +119,9 @@ def check_script(path: str) -> None:
     if os.path.isdir(path):
         raise ConfigError(f"'{path}' is a directory; give a .lua script")
     if not path.endswith(".lua"):
-        raise ConfigError(f"'{path}' is not a Lua script (.lua); valid commands: "
-                          f"{', '.join(COMMANDS)}")
+        raise ConfigError(
+            f"'{path}' is not a Lua script (.lua); valid commands: {', '.join(COMMANDS)}"
+        )
     try:
         with open(path, "rb"):
             pass
@@ -125,8 +147,9 @@ def run_script(opts: argparse.Namespace, cfg: Config) -> int:
     require_luajit()
     engine = Engine(cfg).start()
     _dpdk.install_signal_handlers()
-    run = LuaRun(engine, opts.target, opts.args, grace=opts.grace,
-                 color=False if opts.no_color else None)
+    run = LuaRun(
+        engine, opts.target, opts.args, grace=opts.grace, color=False if opts.no_color else None
+    )
     code = run.run()
     sys.stdout.flush()
     if run.stuck:
@@ -146,8 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     opts.args, dpdk_conf = extract_dpdk_config(opts.args)
     try:
         if dpdk_conf:
-            raise ConfigError(f"--dpdk-config={dpdk_conf}: dpdk-conf.lua files are not read by "
-                              "moonpy; use --config FILE.toml or --port/--cores/--eal options")
+            raise ConfigError(
+                f"--dpdk-config={dpdk_conf}: dpdk-conf.lua files are not read by "
+                "moonpy; use --config FILE.toml or --port/--cores/--eal options"
+            )
         cfg = make_config(opts)
         if opts.target == "ports":
             if opts.args:

@@ -60,8 +60,9 @@ class PortSpec:
             if not 1 <= self.queues <= 16:
                 raise ConfigError(f"{where}: queues must be 1..16, got {self.queues}")
             if self.ring_size < 2 or self.ring_size & (self.ring_size - 1):
-                raise ConfigError(f"{where}: ring_size must be a power of two, got "
-                                  f"{self.ring_size}")
+                raise ConfigError(
+                    f"{where}: ring_size must be a power of two, got {self.ring_size}"
+                )
         if self.kind == "pcap":
             if not self.tx and not self.rx:
                 raise ConfigError(f"{where}: give tx=FILE (capture) and/or rx=FILE (replay)")
@@ -70,8 +71,9 @@ class PortSpec:
             if self.tx:
                 parent = os.path.dirname(os.path.abspath(self.tx))
                 if not os.path.isdir(parent):
-                    raise ConfigError(f"{where}: directory '{parent}' for tx={self.tx} "
-                                      "does not exist")
+                    raise ConfigError(
+                        f"{where}: directory '{parent}' for tx={self.tx} does not exist"
+                    )
         if self.kind in ("tap", "af_packet") and not self.iface and self.kind == "af_packet":
             raise ConfigError(f"{where}: give iface=NAME of an existing interface")
         if self.kind == "pci" and not self.address:

@@ -83,11 +83,23 @@ class Engine:
 
     def eal_args(self) -> list[str]:
         cfg = self.config
-        args = ["moonpy", "-l", str(self.cores[0]), "-m", str(cfg.memory), "--no-huge",
-                "--no-shconf", "--file-prefix", f"moonpy{os.getpid()}", "--no-telemetry",
-                "--log-level", cfg.eal_log_level,
-                # the tap PMD complains about a missing multiq qdisc that it does not need
-                "--log-level", "pmd.net.tap:crit"]
+        args = [
+            "moonpy",
+            "-l",
+            str(self.cores[0]),
+            "-m",
+            str(cfg.memory),
+            "--no-huge",
+            "--no-shconf",
+            "--file-prefix",
+            f"moonpy{os.getpid()}",
+            "--no-telemetry",
+            "--log-level",
+            cfg.eal_log_level,
+            # the tap PMD complains about a missing multiq qdisc that it does not need
+            "--log-level",
+            "pmd.net.tap:crit",
+        ]
         pci = [p.address for p in cfg.ports if p.kind == "pci" and p.address]
         if pci:
             for addr in pci:
@@ -100,8 +112,10 @@ class Engine:
         if self.started:
             return self
         if _dpdk.eal_initialized():
-            raise MoonpyError("DPDK is already running in this process; "
-                              "use the existing engine (moonpy.engine.current())")
+            raise MoonpyError(
+                "DPDK is already running in this process; "
+                "use the existing engine (moonpy.engine.current())"
+            )
         _dpdk.eal_init(self.eal_args())
         self.started = True
         global _current
@@ -147,8 +161,10 @@ class Engine:
                 dev = _dpdk.probe_vdev(f"{name},iface={iface}")
             elif spec.kind == "af_packet":
                 if not os.path.exists(f"/sys/class/net/{spec.iface}"):
-                    raise ConfigError(f"af_packet port: interface '{spec.iface}' does not "
-                                      "exist; create it first (e.g. ip link add ... type veth)")
+                    raise ConfigError(
+                        f"af_packet port: interface '{spec.iface}' does not "
+                        "exist; create it first (e.g. ip link add ... type veth)"
+                    )
                 dev = _dpdk.probe_vdev(f"{next_name('net_af_packet')},iface={spec.iface}")
             else:  # pci: probed by the EAL through its -a allow-list
                 dev = _dpdk.port_by_name(spec.address or "")
@@ -187,9 +203,17 @@ class Engine:
             self._dummy_pool = _dpdk.create_mempool(n=64, buf_size=256)
         return self._dummy_pool
 
-    def configure_port(self, pid: int, rx_queues: int = 1, tx_queues: int = 1,
-                       rx_descs: int = 512, tx_descs: int = 1024, num_bufs: int | None = None,
-                       buf_size: int = 2048, mempools: list | None = None) -> tuple[Port, bool]:
+    def configure_port(
+        self,
+        pid: int,
+        rx_queues: int = 1,
+        tx_queues: int = 1,
+        rx_descs: int = 512,
+        tx_descs: int = 1024,
+        num_bufs: int | None = None,
+        buf_size: int = 2048,
+        mempools: list | None = None,
+    ) -> tuple[Port, bool]:
         """Configure and start a port; returns ``(port, newly_configured)``.
 
         A port configured before keeps its first configuration (as in MoonGen).
@@ -198,19 +222,26 @@ class Engine:
             port = self.port(pid)
             if port.configured:
                 return port, False
-            for what, n, limit in (("rx", rx_queues, port.max_rx_queues),
-                                   ("tx", tx_queues, port.max_tx_queues)):
+            for what, n, limit in (
+                ("rx", rx_queues, port.max_rx_queues),
+                ("tx", tx_queues, port.max_tx_queues),
+            ):
                 if not isinstance(n, int) or n < 1 or n > limit:
                     raise ConfigError(
                         f"port {pid} ({port.describe()}) supports 1 to {limit} {what} queues, "
                         f"asked for {n}"
-                        + ("; add queues=N to the cable's port spec" if port.kind == "cable"
-                           else "")
+                        + (
+                            "; add queues=N to the cable's port spec"
+                            if port.kind == "cable"
+                            else ""
+                        )
                     )
             if mempools is not None:
                 if len(mempools) != rx_queues:
-                    raise ConfigError(f"port {pid}: {rx_queues} rx queues need exactly "
-                                      f"{rx_queues} mempools, got {len(mempools)}")
+                    raise ConfigError(
+                        f"port {pid}: {rx_queues} rx queues need exactly "
+                        f"{rx_queues} mempools, got {len(mempools)}"
+                    )
                 pools = list(mempools)
             elif port.kind == "cable":
                 pools = [self._rx_placeholder_pool()] * rx_queues
@@ -223,7 +254,8 @@ class Engine:
             if port.kind == "pci" and capa == _dpdk.TX_OFFLOAD_CHECKSUMS:
                 offloads = capa
             port.rx_descs, port.tx_descs = _dpdk.port_configure(
-                port.dpdk_id, rx_queues, tx_queues, rx_descs, tx_descs, pools, offloads)
+                port.dpdk_id, rx_queues, tx_queues, rx_descs, tx_descs, pools, offloads
+            )
             port.sw_checksums = offloads == 0 and port.kind not in _SINK_KINDS
             flags = 0x4 | (0x2 if port.sw_checksums else 0)
             peer_dpdk = -1
@@ -274,21 +306,20 @@ class Engine:
     def stop_ports(self) -> None:
         """Stop every configured port and return queued frames to their pools."""
         for port in self.ports:
-            if port.configured and port.kind == "cable":
-                # frames still in a cable's rings belong to the sender's pools
-                _dpdk.port_drain(port.dpdk_id, port.rx_queues)
-        for port in self.ports:
             if port.configured:
                 _dpdk.port_stop(port.dpdk_id)
                 port.configured = False
+        # frames still inside a cable belong to the sender's pools
+        _dpdk.drain_cables()
 
     def leaks(self) -> list[str]:
         """Pools whose buffers are not all back (meaningful once ports are closed)."""
         out = []
         for pool in _dpdk.all_mempools():
             if pool.avail != pool.size:
-                out.append(f"{pool.name}: {pool.size - pool.avail} of {pool.size} "
-                           "buffers not returned")
+                out.append(
+                    f"{pool.name}: {pool.size - pool.avail} of {pool.size} buffers not returned"
+                )
         return out
 
     def shutdown(self) -> list[str]:

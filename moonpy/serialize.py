@@ -106,8 +106,17 @@ serde(Custom)
 serde(Table)
 
 _KINDS: dict[str, type] = {
-    "nil": Nil, "bool": Bool, "num": Num, "int64": Int64, "str": Str, "device": Device,
-    "txq": TxQueue, "rxq": RxQueue, "ptr": Pointer, "custom": Custom, "table": Table,
+    "nil": Nil,
+    "bool": Bool,
+    "num": Num,
+    "int64": Int64,
+    "str": Str,
+    "device": Device,
+    "txq": TxQueue,
+    "rxq": RxQueue,
+    "ptr": Pointer,
+    "custom": Custom,
+    "table": Table,
 }
 _NAMES = {v: k for k, v in _KINDS.items()}
 
@@ -155,13 +164,20 @@ def to_descriptor(value: Value) -> dict:
     """Dataclass → plain nested dict/list structure the receiving VM unpacks."""
     kind = _NAMES[type(value)]
     if isinstance(value, Table):
-        return {"k": "table", "n": len(value.array),
-                "a": [to_descriptor(v) for v in value.array],
-                "m": len(value.hash),
-                "h": [[to_descriptor(k), to_descriptor(v)] for k, v in value.hash]}
+        return {
+            "k": "table",
+            "n": len(value.array),
+            "a": [to_descriptor(v) for v in value.array],
+            "m": len(value.hash),
+            "h": [[to_descriptor(k), to_descriptor(v)] for k, v in value.hash],
+        }
     if isinstance(value, Custom):
-        return {"k": "custom", "module": value.module, "ctor": value.constructor,
-                "data": to_descriptor(value.data)}
+        return {
+            "k": "custom",
+            "module": value.module,
+            "ctor": value.constructor,
+            "data": to_descriptor(value.data),
+        }
     if isinstance(value, Pointer):
         return {"k": "ptr", "ctype": value.ctype, "addr": value.address}
     if isinstance(value, Int64):

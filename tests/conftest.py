@@ -26,8 +26,14 @@ def child_env() -> dict[str, str]:
 
 def run_python(code: str, timeout: float = 60) -> dict:
     """Run ``code`` in a fresh interpreter; it must print one JSON object last."""
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=timeout, env=child_env(), cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(),
+        cwd=ROOT,
+    )
     if proc.returncode != 0:
         raise AssertionError(f"child failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -35,11 +41,19 @@ def run_python(code: str, timeout: float = 60) -> dict:
     return json.loads(lines[-1])
 
 
-def run_moonpy(*args: str, timeout: float = 60, input: str | None = None
-               ) -> subprocess.CompletedProcess[str]:
+def run_moonpy(
+    *args: str, timeout: float = 60, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the ``moonpy`` command line (as ``python -m moonpy``)."""
-    return subprocess.run([sys.executable, "-m", "moonpy", *args], capture_output=True,
-                          text=True, timeout=timeout, env=child_env(), cwd=ROOT, input=input)
+    return subprocess.run(
+        [sys.executable, "-m", "moonpy", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(),
+        cwd=ROOT,
+        input=input,
+    )
 
 
 @pytest.fixture

@@ -57,7 +57,9 @@ def finish(engine, result):
 
 
 def test_cable_frames_arrive_byte_identical_on_every_queue():
-    res = run_python(PRELUDE + """
+    res = run_python(
+        PRELUDE
+        + """
 eng = Engine(Config(ports=[PortSpec(kind="cable", queues=3)])).start()
 a, _ = eng.configure_port(0, rx_queues=3, tx_queues=3)
 b, _ = eng.configure_port(1, rx_queues=3, tx_queues=3)
@@ -74,7 +76,8 @@ for q in range(3):
             assert receive(b.dpdk_id, other, 1, tries=3) == []
 ca, cb = eng.counters(0), eng.counters(1)
 finish(eng, {"ok": ok, "a": ca.__dict__, "b": cb.__dict__})
-""")
+"""
+    )
     assert res["ok"] == [True, True, True]
     n = 50 + 51 + 52
     assert res["a"]["opackets"] == n and res["b"]["ipackets"] == n
@@ -84,7 +87,9 @@ finish(eng, {"ok": ok, "a": ca.__dict__, "b": cb.__dict__})
 
 
 def test_cable_nobody_reads_never_blocks_and_counts_missed():
-    res = run_python(PRELUDE + """
+    res = run_python(
+        PRELUDE
+        + """
 eng = Engine(Config(ports=[PortSpec(kind="cable", queues=1, ring_size=256)])).start()
 a, _ = eng.configure_port(0)
 eng.configure_port(1)
@@ -92,7 +97,8 @@ pool = _dpdk.create_mempool(2047)
 sent = _dpdk.tx_loop(a.dpdk_id, 0, pool, 60, max_packets=63 * 1000)
 c0, c1 = eng.counters(0), eng.counters(1)
 finish(eng, {"sent": sent, "tx": c0.opackets, "missed": c1.imissed, "rx": c1.ipackets})
-""")
+"""
+    )
     assert res["sent"] == res["tx"] == 63_000
     # the ring holds 255 frames; everything else was dropped at the receiver
     assert res["missed"] == 63_000 - 255
@@ -102,14 +108,17 @@ finish(eng, {"sent": sent, "tx": c0.opackets, "missed": c1.imissed, "rx": c1.ipa
 
 def test_pcap_port_writes_frames_scapy_reads(tmp_path):
     out = tmp_path / "out.pcap"
-    res = run_python(PRELUDE + f"""
+    res = run_python(
+        PRELUDE
+        + f"""
 eng = Engine(Config(ports=[PortSpec(kind="pcap", tx="{out}")])).start()
 p, _ = eng.configure_port(0)
 pool = _dpdk.create_mempool(511)
 n = send(p.dpdk_id, 0, pool, frames(20))
 c = eng.counters(0)
 finish(eng, {{"n": n, "tx": c.opackets}})
-""")
+"""
+    )
     assert res["n"] == res["tx"] == 20
     pkts = rdpcap(str(out))
     assert len(pkts) == 20
@@ -124,16 +133,24 @@ finish(eng, {{"n": n, "tx": c.opackets}})
 
 def test_pcap_port_replays_file(tmp_path):
     src = tmp_path / "in.pcap"
-    pkts = [Ether(src="02:00:00:00:00:0a", dst="ff:ff:ff:ff:ff:ff") / IP(dst=f"10.9.0.{i}")
-            / UDP(sport=i, dport=53) / (b"x" * i) for i in range(1, 31)]
+    pkts = [
+        Ether(src="02:00:00:00:00:0a", dst="ff:ff:ff:ff:ff:ff")
+        / IP(dst=f"10.9.0.{i}")
+        / UDP(sport=i, dport=53)
+        / (b"x" * i)
+        for i in range(1, 31)
+    ]
     wrpcap(str(src), pkts)
-    res = run_python(PRELUDE + f"""
+    res = run_python(
+        PRELUDE
+        + f"""
 eng = Engine(Config(ports=[PortSpec(kind="pcap", rx="{src}")])).start()
 p, _ = eng.configure_port(0)
 got = receive(p.dpdk_id, 0, 30)
 c = eng.counters(0)
 finish(eng, {{"got": [g.hex() for g in got], "rx": c.ipackets}})
-""")
+"""
+    )
     assert [bytes.fromhex(g) for g in res["got"]] == [bytes(p) for p in pkts]
     assert res["rx"] == 30
     assert res["leaks"] == []
@@ -141,7 +158,9 @@ finish(eng, {{"got": [g.hex() for g in got], "rx": c.ipackets}})
 
 def test_mixed_ports_cable_and_pcap_sink(tmp_path):
     out = tmp_path / "sink.pcap"
-    res = run_python(PRELUDE + f"""
+    res = run_python(
+        PRELUDE
+        + f"""
 eng = Engine(Config(ports=[PortSpec(kind="cable"), PortSpec(kind="pcap", tx="{out}"),
                            PortSpec(kind="null")])).start()
 kinds = [p.kind for p in eng.ports]
@@ -155,7 +174,8 @@ send(eng.port(2).dpdk_id, 0, pool, got)   # forward what arrived to the pcap sin
 send(eng.port(3).dpdk_id, 0, pool, fr)
 finish(eng, {{"kinds": kinds, "sent": [f.hex() for f in fr],
               "null_tx": eng.counters(3).opackets, "pcap_tx": eng.counters(2).opackets}})
-""")
+"""
+    )
     assert res["kinds"] == ["cable", "cable", "pcap", "null"]
     assert [bytes(p) for p in rdpcap(str(out))] == [bytes.fromhex(h) for h in res["sent"]]
     assert res["null_tx"] == 5 and res["pcap_tx"] == 5
@@ -164,7 +184,9 @@ finish(eng, {{"kinds": kinds, "sent": [f.hex() for f in fr],
 
 @pytest.mark.skipif(not have_tun(), reason="needs /dev/net/tun and root")
 def test_tap_port_talks_to_the_kernel():
-    res = run_python(PRELUDE + """
+    res = run_python(
+        PRELUDE
+        + """
 import subprocess, time
 eng = Engine(Config(ports=[PortSpec(kind="tap", iface="mptest0")])).start()
 p, _ = eng.configure_port(0)
@@ -190,7 +212,8 @@ while time.time() < deadline and not any(g[12:14] == b"\\x08\\x06" for g in got)
 sock.close()
 arps = [g.hex() for g in got if g[12:14] == b"\\x08\\x06"]
 finish(eng, {"kernel_saw": kernel_saw, "arps": arps})
-""")
+"""
+    )
     assert res["kernel_saw"] >= 10
     assert res["arps"], "no ARP request from the kernel arrived on the tap port"
     arp = Ether(bytes.fromhex(res["arps"][0]))
@@ -198,16 +221,21 @@ finish(eng, {"kernel_saw": kernel_saw, "arps": arps})
     assert res["leaks"] == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--port", "bogus", "ports"], "unknown port kind 'bogus'"),
-    (["--port", "pcap,rx=/nonexistent/in.pcap", "ports"], "does not exist"),
-    (["--port", "cable,queues=99", "ports"], "queues must be 1..16"),
-    (["--port", "null,iface=x", "ports"], "unknown option 'iface' for null ports"),
-    (["--memory", "40", "--port", "cable,queues=16,ring_size=4194304", "ports"],
-     "give DPDK more memory"),
-    (["--cores", "0,999", "ports"], "cores [999] are not available"),
-    (["--config", "/nonexistent.toml", "ports"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--port", "bogus", "ports"], "unknown port kind 'bogus'"),
+        (["--port", "pcap,rx=/nonexistent/in.pcap", "ports"], "does not exist"),
+        (["--port", "cable,queues=99", "ports"], "queues must be 1..16"),
+        (["--port", "null,iface=x", "ports"], "unknown option 'iface' for null ports"),
+        (
+            ["--memory", "40", "--port", "cable,queues=16,ring_size=4194304", "ports"],
+            "give DPDK more memory",
+        ),
+        (["--cores", "0,999", "ports"], "cores [999] are not available"),
+        (["--config", "/nonexistent.toml", "ports"], "does not exist"),
+    ],
+)
 def test_bad_port_configuration_is_one_clear_line(moonpy, args, message):
     proc = moonpy(*args)
     assert proc.returncode == 1
@@ -227,8 +255,9 @@ def test_bad_toml_config(moonpy, tmp_path):
 
 
 def test_ports_command_lists_ports(moonpy, tmp_path):
-    proc = moonpy("--port", "cable", "--port", "null", "--port", f"pcap,tx={tmp_path}/x.pcap",
-                  "ports")
+    proc = moonpy(
+        "--port", "cable", "--port", "null", "--port", f"pcap,tx={tmp_path}/x.pcap", "ports"
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[1].split()[:3] == ["0", "cable", "0"] and "cable to port 1" in lines[1]
@@ -238,10 +267,13 @@ def test_ports_command_lists_ports(moonpy, tmp_path):
 
 def test_port_out_of_range_in_a_script(moonpy, tmp_path):
     script = tmp_path / "bad_port.lua"
-    script.write_text('local device = require "device"\n'
-                      'function master() device.config{port = 7} end\n')
+    script.write_text(
+        'local device = require "device"\nfunction master() device.config{port = 7} end\n'
+    )
     proc = moonpy(str(script))
     assert proc.returncode == 1
-    assert "port 7 does not exist; valid ports: 0 (cable to port 1), 1 (cable to port 0)" \
+    assert (
+        "port 7 does not exist; valid ports: 0 (cable to port 1), 1 (cable to port 0)"
         in proc.stderr
+    )
     assert "Traceback" not in proc.stderr

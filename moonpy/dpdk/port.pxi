@@ -1,6 +1,6 @@
 # port.pxi - creating, configuring and querying ethdev ports, and their counters.
 
-cdef dict _cable_rings = {}
+cdef list _cable_rings = []  # addresses of every ring inside a cable
 
 
 cdef int _check_port(int port) except -1:
@@ -56,6 +56,7 @@ def create_cable(str name_a, str name_b, unsigned nqueues, unsigned ring_size):
                 a2b[q] = r
             else:
                 b2a[q] = r
+            _cable_rings.append(<uintptr_t>r)
     cdef int rc
     rc = rte_eth_from_rings(name_a.encode(), b2a, nqueues, a2b, nqueues, 0)
     if rc < 0:
@@ -65,9 +66,24 @@ def create_cable(str name_a, str name_b, unsigned nqueues, unsigned ring_size):
     if rc < 0:
         raise DeviceError(f"cannot create cable port {name_b}: {_strerror(rte_errno)}")
     pb = rc
-    _cable_rings[pa] = nqueues
-    _cable_rings[pb] = nqueues
     return pa, pb
+
+
+def drain_cables() -> int:
+    """Free every frame still inside a cable's rings (whether or not the
+    receiving end was ever configured); returns how many."""
+    cdef void *objs[64]
+    cdef unsigned n, total = 0
+    cdef rte_ring *r
+    for addr in _cable_rings:
+        r = <rte_ring *><uintptr_t>addr
+        while True:
+            n = rte_ring_dequeue_burst(r, objs, 64, NULL)
+            if n == 0:
+                break
+            mp_free_bulk(<rte_mbuf **>objs, n)
+            total += n
+    return total
 
 
 def port_by_name(str name) -> int:

@@ -1,0 +1,2 @@
+-- moongen: MoonGen's module is libmoon under another name (`mg.x` == `lm.x`).
+return setmetatable({}, { __index = require "libmoon" })

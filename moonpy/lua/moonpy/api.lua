@@ -1,0 +1,64 @@
+-- moonpy.api: the fast path of this VM.
+--
+-- Python injects MOONPY_CDEF (the marked region of csrc/mp_api.h),
+-- MOONPY_MBUF_CDEF (a `struct rte_mbuf` view generated from the installed
+-- DPDK's offsets) and MOONPY_API_ADDR (the address of `struct mp_api`).
+-- Everything per packet or per burst goes through the function pointers cached
+-- here: no Python and no lupa crossing in any loop.
+local ffi = require "ffi"
+
+ffi.cdef(MOONPY_MBUF_CDEF)
+ffi.cdef(MOONPY_CDEF)
+ffi.cdef[[
+struct mp_bufarray {
+    uint32_t size;
+    uint32_t maxSize;
+    struct rte_mempool *mem;
+    struct rte_mbuf *array[?];
+};
+struct mp_eth_stats {
+    uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
+};
+int usleep(unsigned int usec);
+]]
+
+local C = ffi.cast("const struct mp_api *", MOONPY_API_ADDR)
+if C.abi_version ~= MOONPY_ABI_VERSION or C.size ~= ffi.sizeof("struct mp_api") then
+    error(("moonpy: fast-path ABI mismatch (C has version %d size %d, Lua expects %d/%d); "
+        .. "rebuild moonpy (make build)"):format(C.abi_version, C.size, MOONPY_ABI_VERSION,
+        ffi.sizeof("struct mp_api")))
+end
+
+local api = {
+    C = C,
+    host = MOONPY_HOST,
+    tsc_hz = tonumber(C.tsc_hz),
+    alloc_bulk = C.alloc_bulk,
+    free_bulk = C.free_bulk,
+    free_one = C.free_one,
+    send_all = C.send_all,
+    try_send = C.try_send,
+    rx_burst = C.rx_burst,
+    rx_burst_ts = C.rx_burst_ts,
+    rdtsc = C.rdtsc,
+    running = C.running,
+    stop = C.stop,
+    set_runtime_cycles = C.set_runtime_cycles,
+    delay_cycles = C.delay_cycles,
+    sw_checksums = C.sw_checksums,
+    ring_enqueue = C.ring_enqueue,
+    ring_dequeue = C.ring_dequeue,
+    ring_count = C.ring_count,
+    udata64_offset = C.udata64_offset,
+    usleep = ffi.C.usleep,
+}
+
+-- Raise a Lua error for a negative return code (the Lua end of the one funnel).
+function api.check(rc, what)
+    if rc < 0 then
+        error(("%s failed: error %d"):format(what, -rc), 2)
+    end
+    return rc
+end
+
+return api

@@ -1,0 +1,693 @@
+--- Throughput counters (MoonGen/libmoon `stats.lua` compatible).
+---
+--- Counters sample cumulative packet/byte totals, report at most once per second and print
+--- averages at the end. Output strings, sample dropping and number formatting follow libmoon.
+---
+--- moonpy additions:
+---   * `MOONPY_STATS_SINK(event, counter)` (a global function, optional) is called after every
+---     reported sample (event "update") and after every finalize (event "final").
+---   * `MOONPY_STATS_PLAIN_OUTPUT == false` (global) mutes the "plain" lines that would go to
+---     stdout; files and CSV output are unaffected.
+---   * Device counters add 4 CRC bytes per packet to the device's byte counter, unless the
+---     device object sets `statsIncludeCrc` (its counters already include the CRC).
+
+local mod = {}
+
+local libmoon = require "libmoon"
+
+-- log may be missing in stripped-down environments: fall back to a minimal fatal().
+local log
+do
+	local ok, loaded = pcall(require, "log")
+	if ok and type(loaded) == "table" then
+		log = loaded
+	else
+		log = {}
+		function log.fatal(_, fmt, ...)
+			error("\027[0;31m" .. tostring(fmt):format(...) .. "\027[0m", 2)
+		end
+		function log.warn(_, fmt, ...)
+			print("\027[1;33m[WARN]  " .. tostring(fmt):format(...) .. "\027[0m")
+		end
+	end
+end
+
+local colorCode
+do
+	local ok, colorsMod = pcall(require, "colors")
+	if ok and type(colorsMod) == "table" and colorsMod.getColorCode then
+		colorCode = colorsMod.getColorCode
+	else
+		local fallback = { cyan = "1;36", blue = "0;34" }
+		colorCode = function(name)
+			return "\027[" .. (fallback[name] or "0") .. "m"
+		end
+	end
+end
+
+-- Process-wide shared state (counter ids, web server pipe). Uses the namespaces module when the
+-- runtime has one; otherwise the state is local to this VM.
+local function lockedCall(share, fn)
+	local lockFn = share.lock
+	if type(lockFn) == "function" then
+		lockFn(fn)
+	else
+		fn()
+	end
+end
+
+do
+	local share
+	local okNs, ns = pcall(require, "namespaces")
+	if okNs and type(ns) == "table" and ns.get then
+		-- an explicit name: the default (the caller's file:line) would be pcall's here
+		local okGet, got = pcall(ns.get, ns, "__LIBMOON_STATS_SHARE")
+		if okGet and got then
+			share = got
+		end
+	end
+	share = share or {}
+	mod.share = share
+	lockedCall(share, function()
+		if share.initialized then
+			return
+		end
+		share.counterId = 0
+		local okPipe, pipeMod = pcall(require, "pipe")
+		if okPipe and type(pipeMod) == "table" and pipeMod.newSlowPipe then
+			-- storing the pipe in a namespace may fail (serialization); the web server is optional
+			pcall(function()
+				share.pipe = pipeMod:newSlowPipe()
+			end)
+		end
+		share.initialized = true
+	end)
+end
+
+
+------------------------------------------------------------------------------------------------
+-- Math helpers
+------------------------------------------------------------------------------------------------
+
+function mod.sum(data)
+	local total = 0
+	for _, v in ipairs(data) do
+		total = total + v
+	end
+	return total
+end
+
+function mod.average(data)
+	-- an empty list gives 0/0, i.e. NaN, as in libmoon
+	return mod.sum(data) / #data
+end
+
+function mod.percentile(data, p)
+	local sorted = {}
+	for i, v in ipairs(data) do
+		sorted[i] = v
+	end
+	table.sort(sorted)
+	return sorted[math.ceil(#data * p / 100)]
+end
+
+function mod.median(data)
+	return mod.percentile(data, 50)
+end
+
+--- Sample standard deviation (n - 1 in the denominator).
+function mod.stdDev(data)
+	local avg = mod.average(data)
+	local squares = 0
+	for _, v in ipairs(data) do
+		squares = squares + (v - avg) ^ 2
+	end
+	return (squares / (#data - 1)) ^ 0.5
+end
+
+--- Store avg, stdDev, median and sum in `data`, optionally without its first and last entry.
+function mod.addStats(data, ignoreFirstAndLast)
+	local values = {}
+	local first, last = 1, #data
+	if ignoreFirstAndLast then
+		first, last = 2, #data - 1
+	end
+	for i = first, last do
+		values[#values + 1] = data[i]
+	end
+	data.avg = mod.average(values)
+	data.stdDev = mod.stdDev(values)
+	data.median = mod.median(values)
+	data.sum = mod.sum(values)
+end
+
+function mod.numCounters()
+	return mod.share.counterId
+end
+
+
+------------------------------------------------------------------------------------------------
+-- Output formats
+------------------------------------------------------------------------------------------------
+
+local dirColors = { RX = "cyan", TX = "blue" }
+
+local function wallClock()
+	local fn = rawget(_G, "time")
+	if type(fn) ~= "function" then
+		fn = os.time
+	end
+	return fn()
+end
+
+local function plainMuted(file)
+	return file == io.stdout and rawget(_G, "MOONPY_STATS_PLAIN_OUTPUT") == false
+end
+
+local function plainUpdate(dir)
+	return function(ctr, file, _, mpps, mbit, wireMbit)
+		if plainMuted(file) then
+			return
+		end
+		file:write(("%s[%s] %s%s: %.2f Mpps, %.0f Mbit/s (%.0f Mbit/s with framing)\n"):format(
+			colorCode(dirColors[dir]), ctr.name, dir, colorCode(), mpps, mbit, wireMbit))
+		file:flush()
+	end
+end
+
+local function plainFinal(dir)
+	return function(ctr, file)
+		if plainMuted(file) then
+			return
+		end
+		file:write((
+			"%s[%s] %s%s: %.2f (StdDev %.2f) Mpps, %.0f (StdDev %.0f) Mbit/s"
+			.. " (%.0f Mbit/s with framing), total %d packets with %d bytes (incl. CRC)\n"
+		):format(
+			colorCode(dirColors[dir]), ctr.name, dir, colorCode(),
+			ctr.mpps.avg, ctr.mpps.stdDev, ctr.mbit.avg, ctr.mbit.stdDev, ctr.wireMbit.avg,
+			ctr.total, ctr.totalBytes))
+		file:flush()
+	end
+end
+
+-- CSV headers already written, keyed by file name (named files) or handle.
+local csvHeaderDone = {}
+
+local function csvInit()
+	return function(ctr, file)
+		local key = ctr.fileKey or file
+		if csvHeaderDone[key] then
+			return
+		end
+		csvHeaderDone[key] = true
+		file:write("Time,Device,Direction,PacketRate,Mbit,MbitWithFraming,TotalPackets,TotalBytes\n")
+	end
+end
+
+local function csvRow(file, ctr, dir, mpps, mbit, wireMbit, total, totalBytes)
+	-- %s goes through tostring, i.e. %.14g for numbers
+	file:write(("%d,%s,%s,%s,%s,%s,%s,%s\n"):format(
+		wallClock(), ctr.name, dir, mpps, mbit, wireMbit, total, totalBytes))
+	file:flush()
+end
+
+local function csvUpdate(dir)
+	return function(ctr, file, total, mpps, mbit, wireMbit, totalBytes)
+		csvRow(file, ctr, dir, mpps, mbit, wireMbit, total, totalBytes)
+	end
+end
+
+local function csvFinal(dir)
+	return function(ctr, file)
+		csvRow(file, ctr, dir, ctr.mpps.avg, ctr.mbit.avg, ctr.wireMbit.avg,
+			ctr.total, ctr.totalBytes)
+	end
+end
+
+local function nothing() end
+
+local formatters = {
+	plain = {
+		rxStatsInit = nothing,
+		rxStatsUpdate = plainUpdate("RX"),
+		rxStatsFinal = plainFinal("RX"),
+		txStatsInit = nothing,
+		txStatsUpdate = plainUpdate("TX"),
+		txStatsFinal = plainFinal("TX"),
+	},
+	CSV = {
+		rxStatsInit = csvInit(),
+		rxStatsUpdate = csvUpdate("RX"),
+		rxStatsFinal = csvFinal("RX"),
+		txStatsInit = csvInit(),
+		txStatsUpdate = csvUpdate("TX"),
+		txStatsFinal = csvFinal("TX"),
+	},
+	["nil"] = {
+		rxStatsInit = nothing,
+		rxStatsUpdate = nothing,
+		rxStatsFinal = nothing,
+		txStatsInit = nothing,
+		txStatsUpdate = nothing,
+		txStatsFinal = nothing,
+	},
+}
+formatters.csv = formatters.CSV
+
+
+------------------------------------------------------------------------------------------------
+-- Counter core
+------------------------------------------------------------------------------------------------
+
+-- Output files opened by name: name -> { file = handle, refCount = n }.
+local openFiles = {}
+-- Names whose file was already closed by its last user; reopened for appending.
+local closedFiles = {}
+
+local function acquireFile(name)
+	local entry = openFiles[name]
+	if entry then
+		entry.refCount = entry.refCount + 1
+		return entry.file
+	end
+	local handle, err = io.open(name, closedFiles[name] and "a+" or "w+")
+	if not handle then
+		log:fatal("Could not open stats output file %s: %s", name, tostring(err))
+	end
+	openFiles[name] = { file = handle, refCount = 1 }
+	return handle
+end
+
+local function releaseFile(name)
+	local entry = openFiles[name]
+	if not entry then
+		return
+	end
+	if entry.refCount <= 1 then
+		entry.file:close()
+		openFiles[name] = nil
+		closedFiles[name] = true
+	else
+		entry.refCount = entry.refCount - 1
+	end
+end
+
+local function newCounter(name, dev, format, file, dir)
+	local id
+	lockedCall(mod.share, function()
+		id = (mod.share.counterId or 0) + 1
+		mod.share.counterId = id
+	end)
+	name = tostring(name)
+	if name:sub(1, 1) == "[" and name:sub(-1) == "]" then
+		name = name:sub(2, -2)
+	end
+	format = format or "plain"
+	file = file or io.stdout
+	local fileName = false
+	if type(file) == "string" then
+		fileName = file
+		file = acquireFile(fileName)
+	end
+	if not formatters[format] then
+		log:fatal("Unsupported output format %s", tostring(format))
+	end
+	return {
+		name = name,
+		dev = dev,
+		format = format,
+		file = file,
+		closeFile = fileName,
+		fileKey = fileName or nil,
+		total = 0,
+		totalBytes = 0,
+		current = 0,
+		currentBytes = 0,
+		mpps = {},
+		mbit = {},
+		wireMbit = {},
+		id = id,
+		dir = dir,
+	}
+end
+
+local function emit(ctr, statsType, event, ...)
+	local fn = formatters[ctr.format][statsType .. event]
+	if fn then
+		fn(ctr, ctr.file, ...)
+	else
+		print("[Missing formatter for " .. ctr.format .. "]", ctr.name, statsType, event, ...)
+	end
+end
+
+local function notifySink(event, ctr)
+	local sink = rawget(_G, "MOONPY_STATS_SINK")
+	if type(sink) == "function" then
+		sink(event, ctr)
+	end
+end
+
+-- The web server module is looked up at the first reported sample, as libmoon does.
+local webserver
+local function forwardToWebserver(ctr, mpps, mbit, wireMbit)
+	if webserver == nil then
+		local ok, loaded = pcall(require, "webserver")
+		webserver = ok and type(loaded) == "table" and loaded or false
+	end
+	local serverPipe = mod.share.pipe
+	if not webserver or not serverPipe or type(webserver.running) ~= "function" then
+		return
+	end
+	if webserver.running() then
+		serverPipe:send{
+			id = ctr.id, name = ctr.name, dev = ctr.dev and ctr.dev.id, dir = ctr.dir,
+			packets = ctr.total, bytes = ctr.totalBytes,
+			mpps = mpps, mbit = mbit, wireMbit = wireMbit,
+			time = wallClock(),
+		}
+	end
+end
+
+--- Record a sample at `now` with cumulative `pkts`/`bytes`. The very first call only sets the
+--- baseline (and emits the Init event). `silent` suppresses printing and the sink.
+local function takeSample(ctr, now, pkts, bytes, silent)
+	if not ctr.lastUpdate then
+		ctr.total, ctr.totalBytes = pkts, bytes
+		ctr.lastUpdate = now
+		ctr:print("Init")
+		return false
+	end
+	local elapsed = now - ctr.lastUpdate
+	ctr.lastUpdate = now
+	local mpps = (pkts - ctr.total) / elapsed / 10 ^ 6
+	local mbit = (bytes - ctr.totalBytes) / elapsed / 10 ^ 6 * 8
+	local wireMbit = mbit + mpps * 20 * 8
+	ctr.total, ctr.totalBytes = pkts, bytes
+	if not silent then
+		forwardToWebserver(ctr, mpps, mbit, wireMbit)
+		ctr:print("Update", ctr.total, mpps, mbit, wireMbit, ctr.totalBytes)
+	end
+	local mppsList, mbitList, wireList = ctr.mpps, ctr.mbit, ctr.wireMbit
+	mppsList[#mppsList + 1] = mpps
+	mbitList[#mbitList + 1] = mbit
+	wireList[#wireList + 1] = wireMbit
+	if not silent then
+		notifySink("update", ctr)
+	end
+	return true
+end
+
+local function summarize(ctr)
+	mod.addStats(ctr.mpps, true)
+	mod.addStats(ctr.mbit, true)
+	mod.addStats(ctr.wireMbit, true)
+	return ctr.mpps, ctr.mbit, ctr.wireMbit, ctr.total, ctr.totalBytes
+end
+
+local function dueForReport(ctr, now)
+	return not ctr.lastUpdate or now > ctr.lastUpdate + 1
+end
+
+-- Methods shared by RX and TX counters.
+local base = {}
+
+function base:update()
+	local now = libmoon.getTime()
+	if not dueForReport(self, now) then
+		return false
+	end
+	local pkts, bytes = self:getThroughput()
+	return takeSample(self, now, pkts, bytes)
+end
+
+function base:getStats(forceUpdate)
+	if forceUpdate then
+		local pkts, bytes = self:getThroughput()
+		takeSample(self, libmoon.getTime(), pkts, bytes, true)
+	end
+	return summarize(self)
+end
+
+function base:finalize(sleep)
+	-- give packets still in flight time to be counted (busy wait, as in libmoon)
+	libmoon.sleepMillis(sleep or self.sleep or 0)
+	-- this last sample mostly serves to get the totals right; it is dropped from the averages
+	local pkts, bytes = self:getThroughput()
+	takeSample(self, libmoon.getTime(), pkts, bytes, true)
+	summarize(self)
+	self:print("Final")
+	if self.closeFile then
+		releaseFile(self.closeFile)
+	end
+	notifySink("final", self)
+end
+
+-- Counters fed with packet buffers.
+local pktMethods = {}
+
+function pktMethods:countPacket(buf)
+	self.current = self.current + 1
+	self.currentBytes = self.currentBytes + buf.pkt_len + 4 -- CRC
+end
+
+function pktMethods:getThroughput()
+	return self.current, self.currentBytes
+end
+
+-- Counters fed by the script.
+local manualMethods = {}
+
+function manualMethods:getThroughput()
+	return self.current, self.currentBytes
+end
+
+local function manualTick(ctr)
+	local now = libmoon.getTime()
+	if not dueForReport(ctr, now) then
+		return false
+	end
+	local pkts, bytes = ctr:getThroughput()
+	return takeSample(ctr, now, pkts, bytes)
+end
+
+function manualMethods:update(pkts, bytes)
+	self.current = self.current + pkts
+	self.currentBytes = self.currentBytes + bytes
+	return manualTick(self)
+end
+
+function manualMethods:updateWithSize(pkts, size)
+	self.current = self.current + pkts
+	self.currentBytes = self.currentBytes + pkts * (size + 4)
+	return manualTick(self)
+end
+
+local function withCrc(dev, pkts, bytes)
+	if dev.statsIncludeCrc then
+		return pkts, bytes
+	end
+	return pkts, bytes + pkts * 4
+end
+
+-- Build one counter class: `parent` supplies the direction-specific print, `extra` the kind.
+local function makeClass(parent, extra)
+	local class = setmetatable({}, parent)
+	class.__index = class
+	for k, v in pairs(extra) do
+		class[k] = v
+	end
+	return class
+end
+
+local function makeDirection(statsType)
+	local dirBase = {}
+	dirBase.__index = dirBase
+	for k, v in pairs(base) do
+		dirBase[k] = v
+	end
+	function dirBase:print(event, ...)
+		emit(self, statsType, event, ...)
+	end
+	return dirBase
+end
+
+local rxBase = makeDirection("rxStats")
+local txBase = makeDirection("txStats")
+
+local devRxCounter = makeClass(rxBase, {
+	getThroughput = function(self)
+		return withCrc(self.dev, self.dev:getRxStats())
+	end,
+	clearThroughput = function(self)
+		if self.dev.clearRxStats then
+			return self.dev:clearRxStats()
+		end
+	end,
+})
+local devTxCounter = makeClass(txBase, {
+	getThroughput = function(self)
+		return withCrc(self.dev, self.dev:getTxStats())
+	end,
+})
+local pktRxCounter = makeClass(rxBase, pktMethods)
+local pktTxCounter = makeClass(txBase, pktMethods)
+local manualRxCounter = makeClass(rxBase, manualMethods)
+local manualTxCounter = makeClass(txBase, manualMethods)
+
+
+------------------------------------------------------------------------------------------------
+-- Constructors (colon calls: stats:newDevTxCounter(...))
+------------------------------------------------------------------------------------------------
+
+local function resolveDevice(dev)
+	-- a queue stands for its device
+	if type(dev) == "table" and dev.dev ~= nil then
+		dev = dev.dev
+	end
+	if type(dev) ~= "table" then
+		log:fatal("Bad device")
+	end
+	return dev
+end
+
+--- stats:newDevRxCounter([name,] devOrQueue[, format[, file]])
+function mod:newDevRxCounter(name, dev, format, file)
+	if type(name) == "table" then
+		-- name omitted: shift the arguments (a fourth one is dropped, as in libmoon)
+		return self:newDevRxCounter(nil, name, dev, format)
+	end
+	dev = resolveDevice(dev)
+	-- "[Device: id=N]" -> "Device: id=N"; the brackets come back in the output
+	name = name or tostring(dev):sub(2, -2)
+	local ctr = setmetatable(newCounter(name, dev, format, file, "rx"), devRxCounter)
+	ctr.sleep = 100
+	ctr:clearThroughput()
+	return ctr
+end
+
+--- stats:newDevTxCounter([name,] devOrQueue[, format[, file]])
+function mod:newDevTxCounter(name, dev, format, file)
+	if type(name) == "table" then
+		return self:newDevTxCounter(nil, name, dev, format)
+	end
+	dev = resolveDevice(dev)
+	name = name or tostring(dev):sub(2, -2)
+	local ctr = setmetatable(newCounter(name, dev, format, file, "tx"), devTxCounter)
+	ctr.sleep = 50
+	-- read once: some NICs clear their counters on read
+	ctr:getThroughput()
+	return ctr
+end
+
+function mod:newPktRxCounter(name, format, file)
+	return setmetatable(newCounter(name, nil, format, file, "rx"), pktRxCounter)
+end
+
+function mod:newPktTxCounter(name, format, file)
+	return setmetatable(newCounter(name, nil, format, file, "tx"), pktTxCounter)
+end
+
+function mod:newManualRxCounter(name, format, file)
+	return setmetatable(newCounter(name, nil, format, file, "rx"), manualRxCounter)
+end
+
+function mod:newManualTxCounter(name, format, file)
+	return setmetatable(newCounter(name, nil, format, file, "tx"), manualTxCounter)
+end
+
+
+------------------------------------------------------------------------------------------------
+-- Stats task
+------------------------------------------------------------------------------------------------
+
+local function copyList(list)
+	local out = {}
+	for i, v in ipairs(list or {}) do
+		out[i] = v
+	end
+	return out
+end
+
+--- stats.startStatsTask{devices=, rxDevices=, txDevices=, format=, file=} or {dev1, dev2, ...}.
+--- List entries are devices, queues or { dev = ..., format = ..., file = ... }.
+function mod.startStatsTask(args)
+	args.devices = args.devices or {}
+	args.rxDevices = args.rxDevices or {}
+	args.txDevices = args.txDevices or {}
+	if #args.devices == 0 and #args.rxDevices == 0 and #args.txDevices == 0 then
+		for i, v in ipairs(args) do
+			args.devices[i] = v
+		end
+	end
+	return libmoon.startSharedTask("__LIBMOON_STATS_TASK", {
+		devices = args.devices,
+		rxDevices = args.rxDevices,
+		txDevices = args.txDevices,
+		format = args.format,
+		file = args.file,
+	})
+end
+
+local function entryId(entry)
+	if entry.id ~= nil then
+		return entry.id
+	end
+	return entry.dev and entry.dev.id
+end
+
+-- Drop repeated devices (by id); like libmoon, the last occurrence is the one kept.
+local function dropDuplicates(list)
+	local seen = {}
+	for i = #list, 1, -1 do
+		local id = entryId(list[i])
+		if seen[id] then
+			table.remove(list, i)
+		end
+		seen[id] = true
+	end
+end
+
+-- A device or queue entry, or a { dev=, format=, file= } wrapper -> device, format, file.
+local function unpackEntry(entry, args)
+	if entry.id == nil and entry.qid == nil and entry.dev ~= nil then
+		return entry.dev, entry.format, entry.file
+	end
+	return entry, args.format, args.file
+end
+
+local function statsTask(args)
+	args = args or {}
+	local rxList = copyList(args.rxDevices)
+	local txList = copyList(args.txDevices)
+	for _, entry in ipairs(args.devices or {}) do
+		rxList[#rxList + 1] = entry
+		txList[#txList + 1] = entry
+	end
+	dropDuplicates(rxList)
+	dropDuplicates(txList)
+	local counters = {}
+	for _, entry in ipairs(rxList) do
+		local dev, format, file = unpackEntry(entry, args)
+		counters[#counters + 1] = mod:newDevRxCounter(dev, format, file)
+	end
+	for _, entry in ipairs(txList) do
+		local dev, format, file = unpackEntry(entry, args)
+		counters[#counters + 1] = mod:newDevTxCounter(dev, format, file)
+	end
+	local idle = libmoon.sleepMillisIdle or libmoon.sleepMillis
+	while libmoon.running(200) do
+		for _, ctr in ipairs(counters) do
+			ctr:update()
+		end
+		idle(10)
+	end
+	for _, ctr in ipairs(counters) do
+		ctr:finalize(0)
+	end
+end
+
+-- Intentional global: the shared task started by startStatsTask looks it up by name.
+rawset(_G, "__LIBMOON_STATS_TASK", statsTask)
+
+return mod

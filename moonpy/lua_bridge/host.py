@@ -1,0 +1,150 @@
+"""MOONPY_HOST: the control-plane functions a Lua VM may call (device set-up,
+mempools, tasks, counters). Each call takes the GIL, so none of them belongs in
+a per-packet or per-burst loop; the Lua library only calls them at set-up,
+once per stats interval, or when a task starts or ends.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from moonpy import _dpdk
+from moonpy.errors import ConfigError
+from moonpy.serialize import Message, pack_message, to_descriptor
+
+if TYPE_CHECKING:
+    from moonpy.lua_bridge.script import LuaRun
+    from moonpy.lua_bridge.vm import LuaVM
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConfigError(f"expected a whole number, got {v!r}")
+    return v
+
+
+class Host:
+    """One per VM: knows the run (engine, tasks) and its own Lua runtime."""
+
+    def __init__(self, run: LuaRun) -> None:
+        self.run = run
+        self.engine = run.engine
+        self.vm: LuaVM | None = None
+
+    def bind(self, vm: LuaVM) -> None:
+        self.vm = vm
+
+    # ---- devices ----------------------------------------------------------
+
+    def num_devices(self) -> int:
+        return len(self.engine.ports)
+
+    def device_info(self, port: Any) -> tuple:
+        p = self.engine.port(_int(port))
+        mac = ":".join(f"{b:02x}" for b in self.engine.mac(p.id))
+        return p.kind, p.dpdk_id, p.configured, p.rx_queues, p.tx_queues, mac, p.driver
+
+    def configure_device(
+        self,
+        port: Any,
+        rxq: Any,
+        txq: Any,
+        rxd: Any,
+        txd: Any,
+        num_bufs: Any,
+        buf_size: Any,
+        pools: Any,
+    ) -> bool:
+        mempools = None
+        if pools is not None:
+            mempools = [_dpdk.mempool_by_address(_int(pools[i])) for i in range(1, len(pools) + 1)]
+        _, new = self.engine.configure_port(
+            _int(port),
+            rx_queues=_int(rxq),
+            tx_queues=_int(txq),
+            rx_descs=_int(rxd),
+            tx_descs=_int(txd),
+            num_bufs=_int(num_bufs),
+            buf_size=_int(buf_size),
+            mempools=mempools,
+        )
+        if new:
+            self.run.on_port_configured(_int(port))
+        return new
+
+    def device_stats(self, port: Any) -> tuple:
+        c = self.engine.counters(_int(port))
+        return (
+            c.ipackets,
+            c.opackets,
+            c.ibytes,
+            c.obytes,
+            c.imissed,
+            c.ierrors,
+            c.oerrors,
+            c.rx_nombuf,
+        )
+
+    def device_xstats(self, port: Any) -> Any:
+        assert self.vm is not None
+        return self.vm.table(_dpdk.port_xstats(self.engine.port(_int(port)).dpdk_id))
+
+    def link(self, port: Any) -> tuple:
+        return self.engine.link(_int(port))
+
+    def set_promisc(self, port: Any, on: bool) -> None:
+        _dpdk.port_set_promisc(self.engine.port(_int(port)).dpdk_id, bool(on))
+
+    def set_queue_rate(self, port: Any, queue: Any, mbit: float, mpps: float) -> None:
+        p = self.engine.port(_int(port))
+        _dpdk.set_queue_rate(p.dpdk_id, _int(queue), float(mbit or 0), float(mpps or 0))
+        self.run.rates[(p.id, _int(queue))] = (float(mbit or 0), float(mpps or 0))
+
+    # ---- memory ------------------------------------------------------------
+
+    def create_mempool(self, n: Any, buf_size: Any, socket: Any) -> int:
+        return _dpdk.create_mempool(n=_int(n), buf_size=_int(buf_size)).address
+
+    def mempool_avail(self, addr: Any) -> int:
+        return _dpdk.mempool_by_address(_int(addr)).avail
+
+    def create_ring(self, size: Any) -> int:
+        return _dpdk.create_ring(_int(size))
+
+    # ---- tasks --------------------------------------------------------------
+
+    def start_task(self, name: Any, descs: Any, n: Any, kind: Any, core: Any) -> tuple:
+        msg = pack_message(descs, _int(n))
+        task = self.run.tasks.start(_text(name), msg, _text(kind), _int(core))
+        return task.id, task.core
+
+    def wait_task(self, task_id: Any) -> tuple:
+        msg = self.run.tasks.wait(_int(task_id))
+        return self.message_to_lua(msg)
+
+    def task_running(self, task_id: Any) -> bool:
+        return not self.run.tasks.get(_int(task_id)).done.is_set()
+
+    def wait_for_tasks(self) -> None:
+        self.run.tasks.wait_all()
+
+    def message_to_lua(self, msg: Message | None) -> tuple:
+        if msg is None:
+            return None, 0
+        assert self.vm is not None
+        return self.vm.table([to_descriptor(v) for v in msg.values]), len(msg.values)
+
+    # ---- lifecycle ----------------------------------------------------------
+
+    def request_exit(self, code: Any) -> None:
+        self.run.exit_request = int(code) if isinstance(code, (int, float)) else 1
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(float(seconds))
+
+
+def _text(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)

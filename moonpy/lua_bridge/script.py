@@ -1,0 +1,141 @@
+"""Running a MoonGen Lua script: the master VM in the main thread, tasks in
+their own threads and VMs, and an end that tells the truth (exit code,
+errors with file:line, counters finalised, buffers back in their pools)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from moonpy import _dpdk
+from moonpy.engine import Engine
+from moonpy.errors import ScriptError
+from moonpy.lua_bridge.host import Host
+from moonpy.lua_bridge.tasks import Task, TaskManager
+from moonpy.lua_bridge.vm import LuaVM, ScriptExit
+from moonpy.serialize import Message, pack_message, to_descriptor
+
+RED, RESET = "\033[0;31m", "\033[0m"
+
+
+class LuaRun:
+    """One run of one script."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        script: str,
+        words: list[str],
+        *,
+        grace: float = 3.0,
+        color: bool | None = None,
+        on_port_configured: Callable[[int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.script = script
+        self.words = words
+        self.grace = grace
+        self.color = sys.stderr.isatty() if color is None else color
+        self.exit_request: int | None = None
+        self.rates: dict[tuple[int, int], tuple[float, float]] = {}
+        self.errors: list[ScriptError] = []
+        self._port_hook = on_port_configured
+        self.tasks = TaskManager(
+            engine.cores,
+            engine.config.shared_cores,
+            self._task_body,
+            self._task_failed,
+            self.warn,
+            grace,
+        )
+
+    # ---- hooks ---------------------------------------------------------------
+
+    def warn(self, text: str) -> None:
+        print(
+            f"\033[1;33m[WARN]  {text}\033[0m" if self.color else f"[WARN]  {text}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def on_port_configured(self, port: int) -> None:
+        if self._port_hook:
+            self._port_hook(port)
+
+    def report(self, err: ScriptError) -> None:
+        head = f"[FATAL] Lua error in task {err.task}"
+        print(f"{RED}{head}{RESET}" if self.color else head, file=sys.stderr)
+        print(str(err), file=sys.stderr)
+        if err.details:
+            print(err.details, file=sys.stderr)
+        sys.stderr.flush()
+
+    def _task_body(self, task: Task) -> Message | None:
+        vm = LuaVM(
+            Host(self),
+            self.script,
+            task.name,
+            task.id,
+            task.core,
+            self.engine.cores,
+            self.engine.config.shared_cores,
+        )
+        vm.load_script()
+        descs = vm.table([to_descriptor(v) for v in task.args.values])
+        packed, n = vm.call("task", task.name, descs, len(task.args.values))
+        return pack_message(packed, int(n))
+
+    def _task_failed(self, task: Task, err: ScriptError) -> None:
+        _dpdk.stop()
+        if isinstance(err, ScriptExit):
+            return
+        self.errors.append(err)
+        self.report(err)
+
+    # ---- the run -------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run the script to its end; returns the process exit code."""
+        master_error: ScriptError | None = None
+        try:
+            vm = LuaVM(
+                Host(self),
+                self.script,
+                "master",
+                0,
+                self.engine.cores[0],
+                self.engine.cores,
+                self.engine.config.shared_cores,
+            )
+            vm.load_script()
+            vm.call("master", self.script, vm.table(self.words), len(self.words))
+        except ScriptExit:
+            pass
+        except ScriptError as e:
+            master_error = e
+            self.errors.append(e)
+            self.report(e)
+        finally:
+            # the master returned (or died): every task ends with it, as in MoonGen
+            _dpdk.stop()
+        stuck = self.tasks.join(self.grace)
+        if stuck:
+            for t in stuck:
+                err = ScriptError(
+                    f"task '{t.name}' on core {t.core} did not stop within {self.grace:.0f} s "
+                    "of the end of the run; its loop must check mg.running()",
+                    task=t.name,
+                )
+                self.errors.append(err)
+                self.report(err)
+            self.stuck = stuck
+        else:
+            self.stuck = []
+        sig = _dpdk.signal_received()
+        if sig:
+            return 128 + sig
+        if self.errors or master_error:
+            return 1
+        if self.exit_request is not None:
+            return self.exit_request
+        return 0

@@ -1,0 +1,180 @@
+"""One LuaJIT VM: the globals moonpy injects, the library on package.path,
+and calls into it that turn Lua errors into ScriptError with file:line.
+
+Hot-loop rule: code running in a VM must not call Python per packet or per
+burst. Python objects reached from Lua (MOONPY_HOST) are control plane only:
+each call takes the GIL.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from typing import Any
+
+from moonpy import _dpdk
+from moonpy.errors import ScriptError
+from moonpy.lua_bridge import require_luajit
+
+LUA_DIR = str(resources.files("moonpy") / "lua")
+_EXIT_MARKER = "__MOONPY_EXIT__"
+
+
+def api_cdef() -> str:
+    """The preprocessor-free region of csrc/mp_api.h, for ffi.cdef."""
+    text = (resources.files("moonpy") / "csrc" / "mp_api.h").read_text()
+    start = text.index("/* MP_CDEF_BEGIN */") + len("/* MP_CDEF_BEGIN */")
+    return text[start : text.index("/* MP_CDEF_END */")]
+
+
+def mbuf_cdef(layout: dict[str, tuple[int, int, str]]) -> str:
+    """A ``struct rte_mbuf`` with the installed DPDK's offsets and padding between."""
+    fields = sorted(
+        (off, size, ctype, name)
+        for name, (off, size, ctype) in layout.items()
+        if name != "__size__"
+    )
+    lines, pos = [], 0
+    for i, (off, size, ctype, name) in enumerate(fields):
+        if off < pos:
+            raise RuntimeError(f"mbuf field {name} overlaps the previous one")
+        if off > pos:
+            lines.append(f"uint8_t _pad{i}[{off - pos}];")
+        lines.append(f"{ctype} {name};")
+        pos = off + size
+    total = layout["__size__"][1]
+    if total > pos:
+        lines.append(f"uint8_t _pad_end[{total - pos}];")
+    return "struct rte_mbuf {\n    " + "\n    ".join(lines) + "\n};"
+
+
+_CDEF_CACHE: dict[str, str] = {}
+
+
+def _cdefs() -> dict[str, str]:
+    if not _CDEF_CACHE:
+        _CDEF_CACHE["api"] = api_cdef()
+        _CDEF_CACHE["mbuf"] = mbuf_cdef(_dpdk.mbuf_layout())
+    return _CDEF_CACHE
+
+
+class LuaVM:
+    """A fresh LuaJIT state with moonpy's library loaded (``moonpy.prelude``)."""
+
+    def __init__(
+        self,
+        host: Any,
+        script: str,
+        task_name: str,
+        task_id: int,
+        core: int,
+        cores: list[int],
+        shared_cores: int = 8,
+    ) -> None:
+        lj = require_luajit()
+        self.lua = lj.LuaRuntime(
+            register_eval=False, register_builtins=False, unpack_returned_tuples=True
+        )
+        self.script = script
+        self.task_name = task_name
+        host.bind(self)
+        g = self.lua.globals()
+        cdefs = _cdefs()
+        g.MOONPY_HOST = host
+        g.MOONPY_CDEF = cdefs["api"]
+        g.MOONPY_MBUF_CDEF = cdefs["mbuf"]
+        g.MOONPY_API_ADDR = _dpdk.api_address()
+        g.MOONPY_ABI_VERSION = _dpdk.abi_version()
+        g.MOONPY_SCRIPT = script
+        g.MOONPY_LUA_PATH = LUA_DIR
+        g.MOONPY_CORES = self.table(cores)
+        g.MOONPY_SHARED_CORES = shared_cores
+        g.LIBMOON_TASK_NAME = task_name
+        g.LIBMOON_TASK_ID = task_id
+        g.LIBMOON_TASK_CORE = core
+        script_dir = os.path.dirname(os.path.abspath(script))
+        paths = [
+            f"{LUA_DIR}/?.lua",
+            f"{LUA_DIR}/?/init.lua",
+            f"{script_dir}/?.lua",
+            f"{script_dir}/?/init.lua",
+        ]
+        self.lua.execute("package.path = ... .. ';' .. package.path", ";".join(paths))
+        self._run_chunk('require "moonpy.prelude"', "moonpy library")
+
+    # ---- conversions --------------------------------------------------------
+
+    def table(self, value: Any) -> Any:
+        """Python list/dict (nested) → Lua table; lists become 1-based arrays."""
+        if isinstance(value, dict):
+            t = self.lua.table()
+            for k, v in value.items():
+                t[k] = self.table(v)
+            return t
+        if isinstance(value, (list, tuple)):
+            t = self.lua.table()
+            for i, v in enumerate(value, 1):
+                t[i] = self.table(v)
+            return t
+        return value
+
+    # ---- calls ----------------------------------------------------------------
+
+    def _run_chunk(self, code: str, what: str) -> None:
+        runner = self.lua.eval(
+            "function(code) local f, e = loadstring(code) if not f then return false, e end "
+            "local ok, err = xpcall(f, debug.traceback) return ok, err end"
+        )
+        ok, err = runner(code)
+        if not ok:
+            raise self._error(err, f"loading the {what} failed")
+
+    def load_script(self) -> None:
+        """Run the script's top level (again in every task VM, as in MoonGen)."""
+        loader = self.lua.eval(
+            "function(path) local f, e = loadfile(path) if not f then return false, e, true end "
+            "local ok, err = xpcall(f, debug.traceback) return ok, err, false end"
+        )
+        ok, err, syntax = loader(self.script)
+        if not ok:
+            what = "syntax error" if syntax else "error while loading the script"
+            raise self._error(err, what)
+
+    def call(self, module_fn: str, *args: Any) -> tuple:
+        """xpcall ``require('moonpy.main').<module_fn>(args...)``; returns its results."""
+        caller = self.lua.eval(
+            "function(name, ...) local m = require 'moonpy.main' "
+            "return (function(ok, ...) return ok, select('#', ...), {...} end)"
+            "(xpcall(m[name], debug.traceback, ...)) end"
+        )
+        ok, n, results = caller(module_fn, *args)
+        if not ok:
+            raise self._error(results[1], f"Lua error in task {self.task_name}")
+        return tuple(results[i] for i in range(1, int(n) + 1))
+
+    def _error(self, err: Any, what: str) -> ScriptError:
+        text = err.decode() if isinstance(err, bytes) else str(err)
+        if text.startswith(_EXIT_MARKER):
+            return ScriptExit(self.task_name)
+        head, _, trace = text.partition("\nstack traceback:")
+        frames = [ln for ln in trace.splitlines() if ln.strip() and not _internal_frame(ln)]
+        details = "stack traceback:\n" + "\n".join(frames) if frames else ""
+        return ScriptError(
+            f"{what}: {head}" if "Lua error" not in what else head,
+            task=self.task_name,
+            details=details,
+        )
+
+
+def _internal_frame(line: str) -> bool:
+    """Traceback lines of moonpy's own call machinery, not of the script."""
+    return (
+        '[string "<python>"]' in line or "in function 'xpcall'" in line or "moonpy/main.lua" in line
+    )
+
+
+class ScriptExit(ScriptError):
+    """The script called os.exit(); the host holds the exit code."""
+
+    def __init__(self, task: str) -> None:
+        super().__init__("os.exit() called", task=task)

@@ -1,0 +1,8 @@
+local mg = require "moongen"
+
+function master()
+    mg.startTask("victim", 1, { fn = function() end })
+    mg.waitForTasks()
+end
+
+function victim() end

@@ -1,0 +1,5 @@
+local mg = require "moongen"
+
+function master()
+    local x = = 1
+end
