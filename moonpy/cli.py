@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-color", action="store_true", help="no ANSI colours in output")
     p.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write results: FILE.jsonl (samples + summary) or FILE.csv (MoonGen CSV)",
+    )
+    p.add_argument(
         "--grace",
         type=float,
         default=3.0,
@@ -141,16 +146,42 @@ def extract_dpdk_config(args: list[str]) -> tuple[list[str], str | None]:
 
 
 def run_script(opts: argparse.Namespace, cfg: Config) -> int:
+    if opts.target.endswith(".py"):
+        from moonpy.pyscript import run_python_script
+
+        return run_python_script(opts, cfg)
     from moonpy.lua_bridge import require_luajit
     from moonpy.lua_bridge.script import LuaRun
 
     require_luajit()
+    from moonpy.console import RunConsole
+
     engine = Engine(cfg).start()
     _dpdk.install_signal_handlers()
+    live = sys.stdout.isatty() and not opts.plain
     run = LuaRun(
-        engine, opts.target, opts.args, grace=opts.grace, color=False if opts.no_color else None
+        engine,
+        opts.target,
+        opts.args,
+        grace=opts.grace,
+        color=False if opts.no_color else None,
+        lua_globals={"MOONPY_STATS_PLAIN_OUTPUT": not live, "MOONPY_LOG_COLOR": not opts.no_color},
     )
-    code = run.run()
+    console = RunConsole(
+        engine,
+        title=" ".join([opts.target, *opts.args]),
+        live=live,
+        output=opts.output,
+        meta=run_meta(opts, cfg, engine),
+        tasks=run.task_rows,
+        queue_rates=lambda: dict(run.rates),
+    )
+    console.start()
+    try:
+        code = run.run()
+    finally:
+        sig = _dpdk.signal_received()
+        console.finish(128 + sig if sig else 0)
     sys.stdout.flush()
     if run.stuck:
         # a thread we cannot stop still uses DPDK: leave without tearing it down
@@ -160,6 +191,22 @@ def run_script(opts: argparse.Namespace, cfg: Config) -> int:
     for leak in leaks:
         print(f"[WARN]  buffers not returned to their pool: {leak}", file=sys.stderr)
     return code
+
+
+def run_meta(opts: argparse.Namespace, cfg: Config, engine: Engine) -> dict:
+    """What a results file needs to reproduce the run."""
+    from moonpy import __version__
+
+    return {
+        "moonpy_version": __version__,
+        "script": opts.target,
+        "args": list(opts.args),
+        "ports": [{"id": p.id, "kind": p.kind, "detail": p.describe()} for p in engine.ports],
+        "cores": engine.cores,
+        "memory_mb": cfg.memory,
+        "timestamps": "software (TSC)",
+        "tsc_hz": _dpdk.tsc_hz(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

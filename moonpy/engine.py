@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 
 from moonpy import _dpdk
@@ -39,6 +40,7 @@ class Port:
     max_tx_queues: int = 0
     driver: str = ""
     mac_override: bytes | None = None  # for PMDs that cannot change their MAC (net_ring)
+    configured_at: float = 0.0  # time.monotonic() when the port started (counters from 0)
 
     def describe(self) -> str:
         if self.kind == "cable":
@@ -272,6 +274,7 @@ class Engine:
             port.rx_queues, port.tx_queues = rx_queues, tx_queues
             port.rx_pools = pools
             port.configured = True
+            port.configured_at = time.monotonic()
             return port, True
 
     def counters(self, pid: int) -> Counters:

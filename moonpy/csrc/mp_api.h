@@ -83,6 +83,36 @@ struct mp_api {
     struct mp_pacer *pacers;            /* [MP_MAX_PORTS * MP_MAX_QUEUES] */
     uint32_t max_queues;
     int32_t udata64_offset;             /* offset of moonpy's 8-byte dynfield */
+    /* checksum offload requests for a burst: ol_flags |= flags, l2/l3 lengths, and the
+     * pseudo-header checksum written at l2 + l3 + cs_offset (what a NIC expects) */
+    void (*offload_l4)(struct rte_mbuf **bufs, uint32_t n, uint64_t flags, uint32_t l2_len,
+                       uint32_t l3_len, uint32_t cs_offset);
+    /* ---- timing (issue 6): software timestamps, pacing patterns, hardware clocks ---- */
+    /* Send one frame; returns the TSC read right before the tx_burst that took it (0: the run
+     * stopped first, frame freed). tsc_offset >= 0 first writes that TSC into the frame at
+     * that byte offset (MoonGen's sendWithTimestamp); < 0 leaves the frame alone. */
+    uint64_t (*send_ts)(uint16_t port, uint16_t queue, struct rte_mbuf *buf, int32_t tsc_offset);
+    /* MoonGen's CRC-gap rate control emulated in time: each frame's udata64 is the gap before
+     * it in byte times (cycles_per_byte of the link); a wait replaces the filler frames */
+    uint32_t (*send_delayed)(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n,
+                             double cycles_per_byte);
+    /* Body of a software rate limiter task: frames from `ring` leave one at a time. mode 0
+     * custom (udata64 = inter-departure time in byte times), 1 cbr (param = cycles between
+     * departures), 2 poisson (param = mean cycles between departures, never less than the
+     * frame's wire time). ctl[0] counts frames sent; ctl[1] != 0 stops it. */
+    int (*limiter_loop)(struct rte_ring *ring, uint16_t port, uint16_t queue, uint32_t mode,
+                        double param, double cycles_per_byte, volatile uint64_t *ctl);
+    /* measurement: write each paced frame's departure TSC at this byte offset (< 0: off) */
+    void (*stamp_departures)(uint16_t port, uint16_t queue, int32_t offset);
+    /* achieved rate of a queue's paced sends: out[0..3] = first TSC, last TSC, frames, bytes */
+    void (*pacer_stats)(uint16_t port, uint16_t queue, uint64_t *out);
+    /* hardware where the PMD has it (-errno otherwise): rate limit, IEEE 1588 clock in ns */
+    int (*hw_queue_rate)(uint16_t port, uint16_t queue, uint32_t mbit);
+    int (*timesync_enable)(uint16_t port);
+    int (*timesync_read_tx)(uint16_t port, uint64_t *ns);
+    int (*timesync_read_rx)(uint16_t port, uint64_t *ns, uint32_t flags);
+    int (*timesync_read_time)(uint16_t port, uint64_t *ns);
+    int (*timesync_adjust)(uint16_t port, int64_t delta_ns);
 };
 /* MP_CDEF_END */
 
@@ -98,6 +128,7 @@ uint32_t mp_port_flags_get(uint16_t port);
 int mp_port_peer(uint16_t port);
 void mp_install_signal_handlers(void);
 int mp_signal_received(void);
+double mp_time_left(void);
 uint64_t mp_drops_into(uint16_t port);
 int mp_running_now(void);
 void mp_stop(void);

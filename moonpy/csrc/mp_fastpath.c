@@ -7,8 +7,11 @@
  * read (racily but atomically, 64-bit aligned) by the stats reader.
  */
 #include <errno.h>
+#include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -93,6 +96,15 @@ void mp_install_signal_handlers(void)
 }
 
 int mp_signal_received(void) { return last_signal; }
+
+/* Seconds until the deadline (setRuntime), -1 without one; 0 once stopped. */
+double mp_time_left(void)
+{
+    uint64_t d = deadline, now = rte_rdtsc();
+    if (d == UINT64_MAX)
+        return -1.0;
+    return d > now ? (double)(d - now) / (double)rte_get_tsc_hz() : 0.0;
+}
 
 static uint64_t mp_rdtsc(void) { return rte_rdtsc(); }
 
@@ -200,6 +212,40 @@ static void mp_sw_checksums(struct rte_mbuf **bufs, uint32_t n)
         sw_checksum_one(bufs[i]);
 }
 
+/* MoonGen's bufArray:offloadUdpChecksums() and friends for a whole burst: one call
+ * instead of a Lua loop. IPv6 requests carry no IP checksum flag. */
+static void mp_offload_l4(struct rte_mbuf **bufs, uint32_t n, uint64_t flags, uint32_t l2_len,
+                          uint32_t l3_len, uint32_t cs_offset)
+{
+    uint64_t tx_offload = (uint64_t)l2_len | ((uint64_t)l3_len << 7);
+    int ipv6 = (flags & RTE_MBUF_F_TX_IPV6) != 0;
+    int l4 = (flags & RTE_MBUF_F_TX_L4_MASK) != 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = bufs[i];
+        m->ol_flags |= flags;
+        m->tx_offload = tx_offload;
+        if (!l4 || l2_len + l3_len + cs_offset + 2 > m->data_len)
+            continue;
+        uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *) + l2_len;
+        uint16_t *cs = (uint16_t *)(ip + l3_len + cs_offset);
+        if (ipv6) {
+            *cs = rte_ipv6_phdr_cksum((const struct rte_ipv6_hdr *)ip, 0);
+            continue;
+        }
+        /* IPv4 pseudo header, summed as network-order words (what rte_ipv4_phdr_cksum
+         * returns, without its generic byte loop) */
+        const struct rte_ipv4_hdr *h = (const struct rte_ipv4_hdr *)ip;
+        const uint16_t *w = (const uint16_t *)ip;
+        uint32_t l4len = rte_be_to_cpu_16(h->total_length) - (uint32_t)(h->version_ihl & 0xf) * 4;
+        uint32_t sum = (uint32_t)w[6] + w[7] + w[8] + w[9]
+                       + rte_cpu_to_be_16((uint16_t)h->next_proto_id)
+                       + rte_cpu_to_be_16((uint16_t)l4len);
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        *cs = (uint16_t)sum;
+    }
+}
+
 /* ---- TX ---------------------------------------------------------------- */
 
 static inline uint64_t sum_len(struct rte_mbuf **bufs, uint32_t n)
@@ -222,36 +268,108 @@ static uint32_t drop_rest(struct mp_queue_stats *st, struct rte_mbuf **bufs, uin
     return (uint32_t)bytes;
 }
 
-/* Software pacing: one frame at a time at its departure time (busy-wait on
- * the TSC, never sleep), so the gaps on the wire follow the target rate. */
+/* ---- pacing (software rate control) ------------------------------------- */
+
+/* Private per-queue state of the paced paths, written only by the queue's owner. */
+struct pace_state {
+    double carry;         /* send_paced: fraction of a cycle owed to the next departure */
+    uint64_t wire_next;   /* send_delayed: TSC at which the emulated wire is free again */
+    double wire_carry;    /* ... and its fraction of a cycle */
+    uint64_t first_tsc;   /* achieved rate: first and last departure, frames, bytes */
+    uint64_t last_tsc;
+    uint64_t pkts;
+    uint64_t bytes;
+    int32_t stamp_off;    /* departure TSC written at stamp_off - 1; 0 = off */
+    uint32_t _pad;
+} __rte_cache_aligned;
+
+static struct pace_state pace[MP_MAX_PORTS * MP_MAX_QUEUES];
+
+#define PACE_SLACK_DIV 1000 /* more than 1 ms behind: restart the schedule, no catch-up burst */
+
+static inline uint64_t depart_tsc(const struct pace_state *ps, struct rte_mbuf *m)
+{
+    uint64_t tsc = rte_rdtsc();
+    if (unlikely(ps->stamp_off != 0)) {
+        uint32_t off = (uint32_t)ps->stamp_off - 1;
+        if (off + 8 <= m->data_len)
+            memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, off), &tsc, 8);
+    }
+    return tsc;
+}
+
+static inline void pace_account(struct pace_state *ps, uint64_t tsc, uint32_t len)
+{
+    if (ps->pkts == 0)
+        ps->first_tsc = tsc;
+    ps->last_tsc = tsc;
+    ps->pkts++;
+    ps->bytes += len;
+}
+
+/* Hand one frame to the PMD. 1: gone (a full cable drops it, like a wire); 0: the run
+ * stopped first and the caller still owns the frame. */
+static inline int tx_one(uint16_t port, uint16_t queue, struct mp_queue_stats *st,
+                         struct rte_mbuf *m)
+{
+    while (rte_eth_tx_burst(port, queue, &m, 1) == 0) {
+        if (port_flags[port] & MP_PORT_DROP_ON_FULL) {
+            rte_pktmbuf_free(m); /* sent on the wire, missed by the peer */
+            st->drops++;
+            return 1;
+        }
+        if (!mp_running(0))
+            return 0;
+    }
+    return 1;
+}
+
+/* Busy-wait until `when`; 0 if the run stopped first. */
+static inline int wait_until(uint64_t when)
+{
+    while (rte_rdtsc() < when) {
+        if (unlikely(!mp_running(0)))
+            return 0;
+    }
+    return 1;
+}
+
+/* Software pacing (setRate): one frame at a time at its departure time (busy-wait on the
+ * TSC, never sleep), so the gaps on the wire follow the target rate. Departures follow an
+ * exact schedule (fractions of a cycle carried over); a late frame is caught up by the next
+ * ones, unless the sender fell more than 1 ms behind (then the schedule restarts). */
 static uint32_t send_paced(uint16_t port, uint16_t queue, struct mp_pacer *pc,
                            struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t n)
 {
+    struct pace_state *ps = &pace[QIDX(port, queue)];
     uint32_t sent = 0;
     uint64_t bytes = 0;
-    uint64_t slack = rte_get_tsc_hz() / 1000;
+    uint64_t slack = rte_get_tsc_hz() / PACE_SLACK_DIV;
+    if (pc->next_tsc == 0) { /* a new rate: new schedule, new achieved-rate count */
+        ps->carry = 0;
+        ps->pkts = 0;
+        ps->bytes = 0;
+    }
     for (uint32_t i = 0; i < n; i++) {
         struct rte_mbuf *m = bufs[i];
         uint32_t len = m->pkt_len;
         uint64_t now = rte_rdtsc();
-        if (pc->next_tsc == 0 || now > pc->next_tsc + slack)
-            pc->next_tsc = now; /* idle for a while: restart the clock, no catch-up burst */
-        while ((now = rte_rdtsc()) < pc->next_tsc) {
-            if (unlikely(!mp_running(0)))
-                goto out;
+        if (pc->next_tsc == 0 || now > pc->next_tsc + slack) {
+            pc->next_tsc = now;
+            ps->carry = 0;
         }
-        while (rte_eth_tx_burst(port, queue, &m, 1) == 0) {
-            if (port_flags[port] & MP_PORT_DROP_ON_FULL) {
-                rte_pktmbuf_free(m); /* sent on the wire, missed by the peer */
-                st->drops++;
-                break;
-            }
-            if (!mp_running(0))
-                goto out;
-        }
+        if (!wait_until(pc->next_tsc))
+            goto out;
+        uint64_t tsc = depart_tsc(ps, m);
+        if (!tx_one(port, queue, st, m))
+            goto out;
+        pace_account(ps, tsc, len);
         sent++;
         bytes += len;
-        pc->next_tsc += (uint64_t)(pc->cycles_per_pkt + pc->cycles_per_byte * (len + 4));
+        double step = pc->cycles_per_pkt + pc->cycles_per_byte * (len + 4) + ps->carry;
+        uint64_t whole = (uint64_t)step;
+        ps->carry = step - (double)whole;
+        pc->next_tsc += whole;
     }
 out:
     st->pkts += sent;
@@ -308,6 +426,252 @@ static uint32_t mp_try_send(uint16_t port, uint16_t queue, struct rte_mbuf **buf
     return sent;
 }
 
+/* ---- timing: software timestamps, delay-based rate control, limiter ----- */
+
+static inline uint64_t udata64_of(struct rte_mbuf *m)
+{
+    return udata64_offset >= 0 ? *RTE_MBUF_DYNFIELD(m, udata64_offset, uint64_t *) : 0;
+}
+
+/* One frame with a software TX timestamp: the TSC right before the tx_burst that took it.
+ * With tsc_offset >= 0 that TSC is also written into the frame (checksums requested by
+ * the frame are computed after that write, as a NIC would). */
+static uint64_t mp_send_ts(uint16_t port, uint16_t queue, struct rte_mbuf *m, int32_t tsc_offset)
+{
+    struct mp_queue_stats *st = &txq_stats[QIDX(port, queue)];
+    uint32_t flags = port_flags[port];
+    uint32_t len = m->pkt_len;
+    int stamp = tsc_offset >= 0 && (uint32_t)tsc_offset + 8 <= m->data_len;
+    uint64_t tsc;
+    if (!stamp && (flags & MP_PORT_SW_CSUM))
+        sw_checksum_one(m);
+    for (;;) {
+        tsc = rte_rdtsc();
+        if (stamp) {
+            memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, tsc_offset), &tsc, 8);
+            if (flags & MP_PORT_SW_CSUM)
+                sw_checksum_one(m);
+        }
+        if (rte_eth_tx_burst(port, queue, &m, 1) == 1)
+            break;
+        if (flags & MP_PORT_DROP_ON_FULL) {
+            rte_pktmbuf_free(m);
+            st->drops++;
+            break;
+        }
+        if (!mp_running(0)) {
+            rte_pktmbuf_free(m);
+            st->drops++;
+            return 0;
+        }
+    }
+    st->pkts++;
+    st->bytes += len;
+    return tsc;
+}
+
+/* MoonGen's sendWithDelay (CRC-gap rate control) emulated in time. On the wire, frame i
+ * starts when the wire is free (end of frame i-1: its length + 4 B CRC + 20 B preamble,
+ * SFD and IFG) plus udata64(i) byte times of filler. Instead of filler frames the TSC is
+ * waited out. A frame that is late (the generator paused) leaves as soon as possible and
+ * the following ones keep the schedule; more than 1 ms behind, the schedule restarts. */
+static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n,
+                                double cycles_per_byte)
+{
+    struct mp_queue_stats *st = &txq_stats[QIDX(port, queue)];
+    struct pace_state *ps = &pace[QIDX(port, queue)];
+    uint32_t sent = 0;
+    uint64_t bytes = 0;
+    if (port_flags[port] & MP_PORT_SW_CSUM)
+        mp_sw_checksums(bufs, n);
+    uint64_t now = rte_rdtsc();
+    uint64_t start = ps->wire_next;
+    double carry = ps->wire_carry;
+    if (start == 0 || now > start + rte_get_tsc_hz() / PACE_SLACK_DIV) {
+        start = now; /* idle wire: the first gap starts now */
+        carry = 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = bufs[i];
+        uint32_t len = m->pkt_len;
+        double t = carry + (double)(uint32_t)udata64_of(m) * cycles_per_byte;
+        uint64_t whole = (uint64_t)t;
+        carry = t - (double)whole;
+        uint64_t dep = start + whole;
+        if (!wait_until(dep))
+            goto out;
+        uint64_t tsc = depart_tsc(ps, m);
+        if (!tx_one(port, queue, st, m))
+            goto out;
+        pace_account(ps, tsc, len);
+        sent++;
+        bytes += len;
+        t = carry + (double)(len + 24) * cycles_per_byte;
+        whole = (uint64_t)t;
+        carry = t - (double)whole;
+        start = dep + whole;
+    }
+out:
+    ps->wire_next = start;
+    ps->wire_carry = carry;
+    st->pkts += sent;
+    st->bytes += bytes;
+    if (sent < n)
+        drop_rest(st, bufs, sent, n);
+    return sent;
+}
+
+/* xorshift64* (one state per limiter call; quality far beyond what gap tests resolve) */
+static inline double uniform01(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+#define LIMITER_BATCH 64
+#define LIMITER_CUSTOM 0
+#define LIMITER_CBR 1
+#define LIMITER_POISSON 2
+
+static inline int limiter_running(volatile uint64_t *ctl)
+{
+    return mp_running(0) && __atomic_load_n(&ctl[1], __ATOMIC_RELAXED) == 0;
+}
+
+/* MoonGen's software rate limiter thread (software-rate-limiter.cpp), one frame at a time:
+ * custom: udata64 byte times between departures; cbr: `param` cycles; poisson: departures
+ * `wire time + Exp(param - wire time)` apart. 10 ms without frames restarts the schedule.
+ * Returns 0; frames still queued when it stops are freed. */
+static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue, uint32_t mode,
+                           double param, double cycles_per_byte, volatile uint64_t *ctl)
+{
+    struct mp_queue_stats *st = &txq_stats[QIDX(port, queue)];
+    struct pace_state *ps = &pace[QIDX(port, queue)];
+    struct rte_mbuf *bufs[LIMITER_BATCH];
+    uint64_t hz = rte_get_tsc_hz();
+    uint64_t next = 0;
+    double carry = 0;
+    uint64_t rng = rte_rdtsc() | 1;
+    uint32_t idle = 0;
+    while (limiter_running(ctl)) {
+        uint32_t nb = rte_ring_dequeue_burst(ring, (void **)bufs, LIMITER_BATCH, NULL);
+        if (nb == 0) {
+            if (++idle >= 4096) { /* starving: let a producer sharing this core run */
+                idle = 0;
+                sched_yield();
+            }
+            continue;
+        }
+        idle = 0;
+        uint64_t now = rte_rdtsc();
+        if (next == 0 || now > next + hz / 100) {
+            next = now;
+            carry = 0;
+        }
+        uint32_t i = 0;
+        for (; i < nb; i++) {
+            struct rte_mbuf *m = bufs[i];
+            uint32_t len = m->pkt_len;
+            if (!wait_until(next))
+                break;
+            uint64_t tsc = depart_tsc(ps, m);
+            if (!tx_one(port, queue, st, m))
+                break;
+            pace_account(ps, tsc, len);
+            st->pkts++;
+            st->bytes += len;
+            double gap;
+            if (mode == LIMITER_CBR) {
+                gap = param;
+            } else if (mode == LIMITER_POISSON) {
+                double wire = (double)(len + 24) * cycles_per_byte;
+                double mean = param - wire;
+                gap = wire + (mean > 0 ? -log(1.0 - uniform01(&rng)) * mean : 0);
+            } else {
+                gap = (double)udata64_of(m) * cycles_per_byte;
+            }
+            gap += carry;
+            uint64_t whole = (uint64_t)gap;
+            carry = gap - (double)whole;
+            next += whole;
+        }
+        __atomic_fetch_add(&ctl[0], i, __ATOMIC_RELAXED);
+        if (i < nb) {
+            drop_rest(st, bufs, i, nb);
+            break;
+        }
+    }
+    uint32_t nb;
+    while ((nb = rte_ring_dequeue_burst(ring, (void **)bufs, LIMITER_BATCH, NULL)) > 0)
+        mp_free_bulk(bufs, nb);
+    return 0;
+}
+
+static void mp_stamp_departures(uint16_t port, uint16_t queue, int32_t offset)
+{
+    if (port < MP_MAX_PORTS && queue < MP_MAX_QUEUES)
+        pace[QIDX(port, queue)].stamp_off = offset < 0 ? 0 : offset + 1;
+}
+
+static void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out)
+{
+    const struct pace_state *ps = &pace[QIDX(port % MP_MAX_PORTS, queue % MP_MAX_QUEUES)];
+    out[0] = ps->first_tsc;
+    out[1] = ps->last_tsc;
+    out[2] = ps->pkts;
+    out[3] = ps->bytes;
+}
+
+/* ---- hardware rate limit and IEEE 1588 clocks (PMDs that have them) ------ */
+
+static int mp_hw_queue_rate(uint16_t port, uint16_t queue, uint32_t mbit)
+{
+    return rte_eth_set_queue_rate_limit(port, queue, mbit);
+}
+
+static int mp_timesync_enable(uint16_t port) { return rte_eth_timesync_enable(port); }
+
+static inline uint64_t ts_ns(const struct timespec *ts)
+{
+    return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+static int mp_timesync_read_tx(uint16_t port, uint64_t *ns)
+{
+    struct timespec ts;
+    int rc = rte_eth_timesync_read_tx_timestamp(port, &ts);
+    if (rc == 0)
+        *ns = ts_ns(&ts);
+    return rc;
+}
+
+static int mp_timesync_read_rx(uint16_t port, uint64_t *ns, uint32_t flags)
+{
+    struct timespec ts;
+    int rc = rte_eth_timesync_read_rx_timestamp(port, &ts, flags);
+    if (rc == 0)
+        *ns = ts_ns(&ts);
+    return rc;
+}
+
+static int mp_timesync_read_time(uint16_t port, uint64_t *ns)
+{
+    struct timespec ts;
+    int rc = rte_eth_timesync_read_time(port, &ts);
+    if (rc == 0)
+        *ns = ts_ns(&ts);
+    return rc;
+}
+
+static int mp_timesync_adjust(uint16_t port, int64_t delta_ns)
+{
+    return rte_eth_timesync_adjust_time(port, delta_ns);
+}
+
 /* ---- RX ---------------------------------------------------------------- */
 
 uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
@@ -321,14 +685,21 @@ uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint
     return nb;
 }
 
+/* RX with software timestamps: the TSC read right after the PMD handed the burst over
+ * (before any other work), the same for every frame of the burst. */
 static uint32_t mp_rx_burst_ts(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
 {
-    uint32_t nb = mp_rx_burst(port, queue, bufs, n);
-    if (nb && udata64_offset >= 0) {
-        uint64_t tsc = rte_rdtsc();
+    uint16_t nb = rte_eth_rx_burst(port, queue, bufs, (uint16_t)RTE_MIN(n, 65535u));
+    if (nb == 0)
+        return 0;
+    uint64_t tsc = rte_rdtsc();
+    if (udata64_offset >= 0) {
         for (uint32_t i = 0; i < nb; i++)
             *RTE_MBUF_DYNFIELD(bufs[i], udata64_offset, uint64_t *) = tsc;
     }
+    struct mp_queue_stats *st = &rxq_stats[QIDX(port, queue)];
+    st->pkts += nb;
+    st->bytes += sum_len(bufs, nb);
     return nb;
 }
 
@@ -423,6 +794,18 @@ static struct mp_api api = {
     .rxq_stats = rxq_stats,
     .pacers = pacers,
     .max_queues = MP_MAX_QUEUES,
+    .offload_l4 = mp_offload_l4,
+    .send_ts = mp_send_ts,
+    .send_delayed = mp_send_delayed,
+    .limiter_loop = mp_limiter_loop,
+    .stamp_departures = mp_stamp_departures,
+    .pacer_stats = mp_pacer_stats,
+    .hw_queue_rate = mp_hw_queue_rate,
+    .timesync_enable = mp_timesync_enable,
+    .timesync_read_tx = mp_timesync_read_tx,
+    .timesync_read_rx = mp_timesync_read_rx,
+    .timesync_read_time = mp_timesync_read_time,
+    .timesync_adjust = mp_timesync_adjust,
 };
 
 void mp_init(uint64_t tsc_hz, int udata_off)

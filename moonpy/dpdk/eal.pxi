@@ -99,6 +99,11 @@ def stop():
     mp_stop()
 
 
+def time_left() -> float:
+    """Seconds until the run's deadline; -1 without one, 0 once stopped."""
+    return mp_time_left()
+
+
 def reset_lifecycle():
     """Clear the stop flag (tests that run several scenarios in one process)."""
     mp_reset_lifecycle()

@@ -31,6 +31,7 @@ cdef extern from "mp_api.h" nogil:
     int mp_port_peer(uint16_t port)
     void mp_install_signal_handlers()
     int mp_signal_received()
+    double mp_time_left()
     uint64_t mp_drops_into(uint16_t port)
     int mp_running_now()
     int mp_running(uint64_t extra_cycles)

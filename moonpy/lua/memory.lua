@@ -193,28 +193,32 @@ function bufArray:freeAfter(n)
     end
 end
 
-local offload
-local function getOffload()
-    offload = offload or require "moonpy.offload"
-    return offload
-end
+-- checksum offload requests: one C call per burst (flags, lengths, pseudo-header sum)
+local offloadL4 = api.C.offload_l4
+local F_IPV4, F_IPV6 = bit.lshift(1ULL, 55), bit.lshift(1ULL, 56)
+local F_IP_CKSUM = bit.lshift(1ULL, 54)
+local F_UDP, F_TCP = bit.lshift(3ULL, 52), bit.lshift(1ULL, 52)
+local UDP4 = bit.bor(F_IPV4, F_IP_CKSUM, F_UDP)
+local TCP4 = bit.bor(F_IPV4, F_IP_CKSUM, F_TCP)
+local UDP6, TCP6 = bit.bor(F_IPV6, F_UDP), bit.bor(F_IPV6, F_TCP)
+local IP4 = bit.bor(F_IPV4, F_IP_CKSUM)
 
 function bufArray:offloadUdpChecksums(ipv4, l2Len, l3Len)
-    local o = getOffload()
-    local f = o.udp
-    for i = 0, self.size - 1 do f(self.array[i], ipv4, l2Len, l3Len) end
+    local v4 = ipv4 == nil or ipv4
+    offloadL4(self.array, self.size, v4 and UDP4 or UDP6, l2Len or 14,
+        l3Len or (v4 and 20 or 40), 6)
 end
 
 function bufArray:offloadTcpChecksums(ipv4, l2Len, l3Len, n)
-    local o = getOffload()
-    local f = o.tcp
-    for i = 0, (n or self.size) - 1 do f(self.array[i], ipv4, l2Len, l3Len) end
+    local v4 = ipv4 == nil or ipv4
+    offloadL4(self.array, n or self.size, v4 and TCP4 or TCP6, l2Len or 14,
+        l3Len or (v4 and 20 or 40), 16)
 end
 
 function bufArray:offloadIPChecksums(ipv4, l2Len, l3Len, n)
-    local o = getOffload()
-    local f = o.ip
-    for i = 0, (n or self.size) - 1 do f(self.array[i], ipv4, l2Len, l3Len) end
+    local v4 = ipv4 == nil or ipv4
+    offloadL4(self.array, n or self.size, v4 and IP4 or F_IPV6, l2Len or 14,
+        l3Len or (v4 and 20 or 40), 0)
 end
 
 function bufArray:setVlans(vlan, pcp, cfi)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from moonpy import _dpdk
 from moonpy.errors import ConfigError
+from moonpy.lua_bridge.host_sync import SyncHost
 from moonpy.serialize import Message, pack_message, to_descriptor
 
 if TYPE_CHECKING:
@@ -26,8 +27,10 @@ def _int(v: Any) -> int:
     return v
 
 
-class Host:
-    """One per VM: knows the run (engine, tasks) and its own Lua runtime."""
+class Host(SyncHost):
+    """One per VM: knows the run (engine, tasks) and its own Lua runtime.
+
+    Inter-task primitives (pipes, namespaces, locks, barriers) live in SyncHost."""
 
     def __init__(self, run: LuaRun) -> None:
         self.run = run

@@ -30,6 +30,7 @@ class LuaRun:
         grace: float = 3.0,
         color: bool | None = None,
         on_port_configured: Callable[[int], None] | None = None,
+        lua_globals: dict | None = None,
     ) -> None:
         self.engine = engine
         self.script = script
@@ -40,6 +41,8 @@ class LuaRun:
         self.rates: dict[tuple[int, int], tuple[float, float]] = {}
         self.errors: list[ScriptError] = []
         self._port_hook = on_port_configured
+        self.lua_globals = dict(lua_globals or {})
+        self.stuck: list[Task] = []
         self.tasks = TaskManager(
             engine.cores,
             engine.config.shared_cores,
@@ -79,6 +82,7 @@ class LuaRun:
             task.core,
             self.engine.cores,
             self.engine.config.shared_cores,
+            self.lua_globals,
         )
         vm.load_script()
         descs = vm.table([to_descriptor(v) for v in task.args.values])
@@ -91,6 +95,14 @@ class LuaRun:
             return
         self.errors.append(err)
         self.report(err)
+
+    def task_rows(self) -> list[tuple[str, int, str, str]]:
+        """(name, core, kind, state) of every task, for the dashboard."""
+        rows = []
+        for t in list(self.tasks.tasks.values()):
+            state = "failed" if t.error else ("done" if t.done.is_set() else "running")
+            rows.append((t.name, t.core, t.kind, state))
+        return rows
 
     # ---- the run -------------------------------------------------------------
 
@@ -106,6 +118,7 @@ class LuaRun:
                 self.engine.cores[0],
                 self.engine.cores,
                 self.engine.config.shared_cores,
+                self.lua_globals,
             )
             vm.load_script()
             vm.call("master", self.script, vm.table(self.words), len(self.words))

@@ -70,6 +70,7 @@ class LuaVM:
         core: int,
         cores: list[int],
         shared_cores: int = 8,
+        extra_globals: dict[str, Any] | None = None,
     ) -> None:
         lj = require_luajit()
         self.lua = lj.LuaRuntime(
@@ -92,6 +93,8 @@ class LuaVM:
         g.LIBMOON_TASK_NAME = task_name
         g.LIBMOON_TASK_ID = task_id
         g.LIBMOON_TASK_CORE = core
+        for name, value in (extra_globals or {}).items():
+            g[name] = value
         script_dir = os.path.dirname(os.path.abspath(script))
         paths = [
             f"{LUA_DIR}/?.lua",

@@ -4,6 +4,9 @@
 local compat = require "moonpy.compat"
 compat.install(_G)
 
+-- whole lines reach a pipe (the dashboard, a test) as soon as they are printed
+io.stdout:setvbuf("line")
+
 -- a script's os.exit must not kill the process under DPDK: end the run instead
 local host = MOONPY_HOST
 os.exit = function(code)

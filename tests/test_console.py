@@ -1,0 +1,168 @@
+"""The console: live dashboard, MoonGen's plain lines, results files."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, child_env, run_moonpy
+from rich.console import Console
+
+from moonpy.console import PortRates, lua_number, rates, render_dashboard, summary_table
+from moonpy.engine import Counters
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+ESC = "\x1b"
+
+
+def test_rate_math_counts_crc_and_framing_like_moongen():
+    prev = Counters()
+    cur = Counters(opackets=14_880_952, obytes=14_880_952 * 60)
+    tx_mpps, tx_mbit, tx_wire, rx_mpps, _, _ = rates(prev, cur, 1.0)
+    assert round(tx_mpps, 2) == 14.88
+    assert round(tx_mbit) == 7619  # (60 + 4) * 8 bits per frame
+    assert round(tx_wire) == 10000  # + 20 B of preamble, SFD and gap
+    assert rx_mpps == 0
+
+
+def test_lua_number_formatting_matches_lua_tostring():
+    assert lua_number(10000.0) == "10000"
+    assert lua_number(7619.047619047619) == "7619.0476190476"
+    assert lua_number(float("nan")) == "nan"
+
+
+def dashboard_text() -> str:
+    ports = [
+        PortRates(
+            0,
+            "cable",
+            tx_mpps=14.88,
+            tx_mbit=7619,
+            tx_wire_mbit=10000,
+            tx_packets=148_809_523,
+            tx_bytes=9_523_809_472,
+        ),
+        PortRates(
+            1,
+            "cable",
+            rx_mpps=14.5,
+            rx_mbit=7424,
+            rx_wire_mbit=9744,
+            rx_packets=145_000_000,
+            rx_bytes=9_280_000_000,
+            missed=3_809_523,
+        ),
+    ]
+    tasks = [("loadSlave", 1, "worker", "running"), ("counterSlave", 0, "shared", "done")]
+    console = Console(record=True, width=130, color_system=None, force_terminal=False)
+    console.print(
+        render_dashboard(
+            "udp-load.lua 0 1", 12.0, 8.0, ports, tasks, {(0, 0): (1000.0, 0.0)}, {(0, 0): 998.7}
+        )
+    )
+    return console.export_text()
+
+
+def test_dashboard_snapshot():
+    text = dashboard_text()
+    # regenerate after an intended change with: python -c "import tests.test_console as t;
+    # open('tests/snapshots/dashboard.txt', 'w').write(t.dashboard_text())"
+    assert text == (SNAPSHOTS / "dashboard.txt").read_text()
+    assert "148,809,523" in text and "3,809,523" in text and "8.0 s left" in text
+    assert "1000 Mbit/s" in text and "999 Mbit/s" in text
+
+
+def test_summary_table_shows_loss():
+    console = Console(record=True, width=140, color_system=None)
+    console.print(
+        summary_table(
+            {
+                "ports": [
+                    {
+                        "port": 1,
+                        "kind": "cable",
+                        "tx_packets": 0,
+                        "tx_avg_mpps": 0.0,
+                        "tx_peak_mpps": 0.0,
+                        "rx_packets": 900,
+                        "rx_avg_mpps": 0.9,
+                        "rx_peak_mpps": 1.0,
+                        "missed": 100,
+                        "loss": 0.1,
+                    }
+                ]
+            }
+        )
+    )
+    assert "10.000 %" in console.export_text()
+
+
+PLAIN_UPDATE = re.compile(
+    rf"^{ESC}\[(0;34|1;36)m\[Device: id=\d+\] (TX|RX){ESC}\[0m: \d+\.\d\d Mpps, \d+ Mbit/s "
+    r"\(\d+ Mbit/s with framing\)$"
+)
+PLAIN_FINAL = re.compile(
+    rf"^{ESC}\[(0;34|1;36)m\[Device: id=\d+\] (TX|RX){ESC}\[0m: (-?nan|\d+\.\d\d) \(StdDev "
+    r"(-?nan|\d+\.\d\d)\) Mpps, (-?nan|\d+) \(StdDev (-?nan|\d+)\) Mbit/s \((-?nan|\d+) Mbit/s "
+    r"with framing\), total (\d+) packets with (\d+) bytes \(incl\. CRC\)$"
+)
+
+
+def test_plain_output_keeps_moongen_lines_and_jsonl_totals_match(tmp_path):
+    out = tmp_path / "r.jsonl"
+    proc = run_moonpy("--output", str(out), "lua_scripts/udp-load.lua", "0", "1", "--time", "3")
+    assert proc.returncode == 0, proc.stderr
+    updates = [ln for ln in proc.stdout.splitlines() if PLAIN_UPDATE.match(ln)]
+    finals = [PLAIN_FINAL.match(ln) for ln in proc.stdout.splitlines()]
+    finals = [m for m in finals if m]
+    assert len(updates) >= 2 and len(finals) == 2
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert records[0]["type"] == "run" and records[0]["script"] == "lua_scripts/udp-load.lua"
+    assert records[0]["ports"][0]["kind"] == "cable" and records[0]["moonpy_version"]
+    assert any(r["type"] == "sample" for r in records)
+    summary = records[-1]
+    assert summary["type"] == "summary" and summary["exit_code"] == 0
+    by_port = {p["port"]: p for p in summary["ports"]}
+    tx_final = next(m for m in finals if m.group(2) == "TX")
+    # the stats task's final TX total equals the summary's device counter
+    assert int(tx_final.group(8)) == by_port[0]["tx_packets"]
+    assert by_port[1]["rx_packets"] + by_port[1]["missed"] <= by_port[0]["tx_packets"]
+
+
+def test_csv_output_uses_moongen_header(tmp_path):
+    out = tmp_path / "r.csv"
+    proc = run_moonpy(
+        "--port", "null", "--output", str(out), "lua_scripts/udp-load.lua", "0", "0", "--time", "2"
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = out.read_text().splitlines()
+    assert (
+        lines[0] == "Time,Device,Direction,PacketRate,Mbit,MbitWithFraming,TotalPackets,TotalBytes"
+    )
+    assert any(",Device: id=0,TX," in ln for ln in lines[1:])
+
+
+@pytest.mark.skipif(
+    subprocess.run(["which", "script"], capture_output=True).returncode != 0,
+    reason="needs util-linux `script` for a pseudo-terminal",
+)
+def test_live_dashboard_under_a_pseudo_terminal():
+    cmd = f"{sys.executable} -m moonpy lua_scripts/udp-load.lua 0 1 --time 2"
+    proc = subprocess.run(
+        ["script", "-qec", cmd, "/dev/null"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**child_env(), "COLUMNS": "140", "LINES": "40", "TERM": "xterm"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    screen = proc.stdout
+    assert "TX Mpps" in screen and "loadSlave" in screen  # the live tables were drawn
+    assert screen.count("elapsed") >= 2  # and refreshed
+    assert "summary" in screen and "TX avg Mpps" in screen
+    assert "2 devices are up." in screen  # Lua's output scrolled above the live area
