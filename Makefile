@@ -44,6 +44,9 @@ test-lua: .build-stamp
 test-dpdk: .build-stamp
 	$(PY) -m pytest -q -m dpdk
 
+bench: .build-stamp
+	$(PY) -m moonpy bench --json bench-results.json
+
 lint:
 	ruff check moonpy tests
 	ruff format --check moonpy tests

@@ -2,6 +2,7 @@
 
     moonpy [moonpy options] SCRIPT.lua [script arguments...]
     moonpy ports [moonpy options]
+    moonpy bench [--time S] [--runs N] [--only a,b] [--json FILE]
 
 moonpy's own options come before the script; everything after the script
 belongs to it (its `configure(parser)` parses them, `--help` included).
@@ -19,7 +20,7 @@ from moonpy.config import Config, load_file, parse_port_option
 from moonpy.engine import Engine
 from moonpy.errors import ConfigError, MoonpyError
 
-COMMANDS = ("ports",)
+COMMANDS = ("ports", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,6 +212,10 @@ def run_meta(opts: argparse.Namespace, cfg: Config, engine: Engine) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from moonpy import bench
+
+        return bench.main(argv[1:])
     parser = build_parser()
     opts = parser.parse_args(argv)
     opts.args, dpdk_conf = extract_dpdk_config(opts.args)
