@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 
@@ -124,9 +125,9 @@ def check_script(path: str) -> None:
         raise ConfigError(f"script '{path}' does not exist")
     if os.path.isdir(path):
         raise ConfigError(f"'{path}' is a directory; give a .lua script")
-    if not path.endswith(".lua"):
+    if not path.endswith((".lua", ".py")):
         raise ConfigError(
-            f"'{path}' is not a Lua script (.lua); valid commands: {', '.join(COMMANDS)}"
+            f"'{path}' is not a script (.lua or .py); valid commands: {', '.join(COMMANDS)}"
         )
     try:
         with open(path, "rb"):
@@ -194,6 +195,10 @@ def run_script(opts: argparse.Namespace, cfg: Config) -> int:
     return code
 
 
+def _early_signal(signo: int, frame: object) -> None:
+    raise SystemExit(128 + signo)
+
+
 def run_meta(opts: argparse.Namespace, cfg: Config, engine: Engine) -> dict:
     """What a results file needs to reproduce the run."""
     from moonpy import __version__
@@ -212,6 +217,10 @@ def run_meta(opts: argparse.Namespace, cfg: Config, engine: Engine) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # until the C handler takes over (once DPDK runs), SIGINT/SIGTERM unwind through
+    # Python (engine shutdown included) and exit with 128 + the signal number
+    signal.signal(signal.SIGTERM, _early_signal)
+    signal.signal(signal.SIGINT, _early_signal)
     if argv[:1] == ["bench"]:
         from moonpy import bench
 

@@ -104,7 +104,7 @@ def test_unknown_script_option_is_an_error_naming_it():
     "args, message",
     [
         (["missing.lua"], "script 'missing.lua' does not exist"),
-        (["README.md"], "'README.md' is not a Lua script (.lua)"),
+        (["README.md"], "'README.md' is not a script (.lua or .py)"),
     ],
 )
 def test_bad_script_path(args, message):

@@ -126,6 +126,10 @@ int mp_alloc_bulk(struct rte_mempool *pool, struct rte_mbuf **bufs, uint32_t n, 
 {
     if (unlikely(rte_mempool_get_bulk(pool, (void **)bufs, n) != 0))
         return -ENOBUFS;
+    if (unlikely(n && len > (uint32_t)bufs[0]->buf_len - RTE_PKTMBUF_HEADROOM)) {
+        rte_mempool_put_bulk(pool, (void **)bufs, n);
+        return -EMSGSIZE; /* the frame would not fit the pool's buffers */
+    }
     for (uint32_t i = 0; i < n; i++) {
         struct rte_mbuf *m = bufs[i];
         m->data_off = RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, m->buf_len);
@@ -279,13 +283,29 @@ struct pace_state {
     uint64_t last_tsc;
     uint64_t pkts;
     uint64_t bytes;
+    uint64_t last_return; /* when the last paced call returned to the application */
     int32_t stamp_off;    /* departure TSC written at stamp_off - 1; 0 = off */
     uint32_t _pad;
 } __rte_cache_aligned;
 
 static struct pace_state pace[MP_MAX_PORTS * MP_MAX_QUEUES];
 
-#define PACE_SLACK_DIV 1000 /* more than 1 ms behind: restart the schedule, no catch-up burst */
+/* When a paced call starts behind its schedule: if the application was away for more than
+ * 1 ms since the last call returned (idle, or sending at a lower rate), the schedule
+ * restarts now: no burst to make up for time nobody wanted to send in. If it came back
+ * sooner, the delay happened while frames were waiting in the pacer (the thread was
+ * preempted or the PMD was slow): those frames catch up, so the rate holds on a busy
+ * machine, unless more than 100 ms were lost. */
+#define PACE_IDLE_DIV 1000
+#define PACE_CATCHUP_DIV 10
+
+static inline int pace_restart(const struct pace_state *ps, uint64_t now, uint64_t next)
+{
+    uint64_t hz = rte_get_tsc_hz();
+    if (next == 0 || now <= next)
+        return next == 0;
+    return now - ps->last_return > hz / PACE_IDLE_DIV || now - next > hz / PACE_CATCHUP_DIV;
+}
 
 static inline uint64_t depart_tsc(const struct pace_state *ps, struct rte_mbuf *m)
 {
@@ -336,28 +356,27 @@ static inline int wait_until(uint64_t when)
 
 /* Software pacing (setRate): one frame at a time at its departure time (busy-wait on the
  * TSC, never sleep), so the gaps on the wire follow the target rate. Departures follow an
- * exact schedule (fractions of a cycle carried over); a late frame is caught up by the next
- * ones, unless the sender fell more than 1 ms behind (then the schedule restarts). */
+ * exact schedule (fractions of a cycle carried over); late frames catch up, see
+ * pace_restart for when the schedule starts over instead. */
 static uint32_t send_paced(uint16_t port, uint16_t queue, struct mp_pacer *pc,
                            struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t n)
 {
     struct pace_state *ps = &pace[QIDX(port, queue)];
     uint32_t sent = 0;
     uint64_t bytes = 0;
-    uint64_t slack = rte_get_tsc_hz() / PACE_SLACK_DIV;
     if (pc->next_tsc == 0) { /* a new rate: new schedule, new achieved-rate count */
         ps->carry = 0;
         ps->pkts = 0;
         ps->bytes = 0;
     }
+    uint64_t now = rte_rdtsc();
+    if (pace_restart(ps, now, pc->next_tsc)) {
+        pc->next_tsc = now;
+        ps->carry = 0;
+    }
     for (uint32_t i = 0; i < n; i++) {
         struct rte_mbuf *m = bufs[i];
         uint32_t len = m->pkt_len;
-        uint64_t now = rte_rdtsc();
-        if (pc->next_tsc == 0 || now > pc->next_tsc + slack) {
-            pc->next_tsc = now;
-            ps->carry = 0;
-        }
         if (!wait_until(pc->next_tsc))
             goto out;
         uint64_t tsc = depart_tsc(ps, m);
@@ -372,6 +391,7 @@ static uint32_t send_paced(uint16_t port, uint16_t queue, struct mp_pacer *pc,
         pc->next_tsc += whole;
     }
 out:
+    ps->last_return = rte_rdtsc();
     st->pkts += sent;
     st->bytes += bytes;
     if (sent < n)
@@ -433,6 +453,14 @@ static inline uint64_t udata64_of(struct rte_mbuf *m)
     return udata64_offset >= 0 ? *RTE_MBUF_DYNFIELD(m, udata64_offset, uint64_t *) : 0;
 }
 
+/* A frame's gap in byte times (MoonGen: (uint32_t)udata64); a negative delay, i.e. a rate
+ * above line rate, means back to back. */
+static inline uint32_t gap_bytes(struct rte_mbuf *m)
+{
+    uint32_t gap = (uint32_t)udata64_of(m);
+    return (gap & 0x80000000u) ? 0 : gap;
+}
+
 /* One frame with a software TX timestamp: the TSC right before the tx_burst that took it.
  * With tsc_offset >= 0 that TSC is also written into the frame (checksums requested by
  * the frame are computed after that write, as a NIC would). */
@@ -473,8 +501,8 @@ static uint64_t mp_send_ts(uint16_t port, uint16_t queue, struct rte_mbuf *m, in
 /* MoonGen's sendWithDelay (CRC-gap rate control) emulated in time. On the wire, frame i
  * starts when the wire is free (end of frame i-1: its length + 4 B CRC + 20 B preamble,
  * SFD and IFG) plus udata64(i) byte times of filler. Instead of filler frames the TSC is
- * waited out. A frame that is late (the generator paused) leaves as soon as possible and
- * the following ones keep the schedule; more than 1 ms behind, the schedule restarts. */
+ * waited out. A frame that is late leaves as soon as possible and the following ones keep
+ * the schedule; the schedule restarts as in send_paced (pace_restart). */
 static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n,
                                 double cycles_per_byte)
 {
@@ -487,14 +515,14 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
     uint64_t now = rte_rdtsc();
     uint64_t start = ps->wire_next;
     double carry = ps->wire_carry;
-    if (start == 0 || now > start + rte_get_tsc_hz() / PACE_SLACK_DIV) {
+    if (pace_restart(ps, now, start)) {
         start = now; /* idle wire: the first gap starts now */
         carry = 0;
     }
     for (uint32_t i = 0; i < n; i++) {
         struct rte_mbuf *m = bufs[i];
         uint32_t len = m->pkt_len;
-        double t = carry + (double)(uint32_t)udata64_of(m) * cycles_per_byte;
+        double t = carry + (double)gap_bytes(m) * cycles_per_byte;
         uint64_t whole = (uint64_t)t;
         carry = t - (double)whole;
         uint64_t dep = start + whole;
@@ -514,6 +542,7 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
 out:
     ps->wire_next = start;
     ps->wire_carry = carry;
+    ps->last_return = rte_rdtsc();
     st->pkts += sent;
     st->bytes += bytes;
     if (sent < n)
@@ -544,7 +573,8 @@ static inline int limiter_running(volatile uint64_t *ctl)
 
 /* MoonGen's software rate limiter thread (software-rate-limiter.cpp), one frame at a time:
  * custom: udata64 byte times between departures; cbr: `param` cycles; poisson: departures
- * `wire time + Exp(param - wire time)` apart. 10 ms without frames restarts the schedule.
+ * `wire time + Exp(param - wire time)` apart. The schedule restarts as in send_paced
+ * (pace_restart: the ring ran dry for more than 1 ms, or more than 100 ms were lost).
  * Returns 0; frames still queued when it stops are freed. */
 static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue, uint32_t mode,
                            double param, double cycles_per_byte, volatile uint64_t *ctl)
@@ -552,11 +582,12 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
     struct mp_queue_stats *st = &txq_stats[QIDX(port, queue)];
     struct pace_state *ps = &pace[QIDX(port, queue)];
     struct rte_mbuf *bufs[LIMITER_BATCH];
-    uint64_t hz = rte_get_tsc_hz();
     uint64_t next = 0;
     double carry = 0;
     uint64_t rng = rte_rdtsc() | 1;
     uint32_t idle = 0;
+    ps->pkts = 0; /* the achieved rate of this limiter run */
+    ps->bytes = 0;
     while (limiter_running(ctl)) {
         uint32_t nb = rte_ring_dequeue_burst(ring, (void **)bufs, LIMITER_BATCH, NULL);
         if (nb == 0) {
@@ -568,7 +599,7 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
         }
         idle = 0;
         uint64_t now = rte_rdtsc();
-        if (next == 0 || now > next + hz / 100) {
+        if (pace_restart(ps, now, next)) {
             next = now;
             carry = 0;
         }
@@ -592,13 +623,14 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
                 double mean = param - wire;
                 gap = wire + (mean > 0 ? -log(1.0 - uniform01(&rng)) * mean : 0);
             } else {
-                gap = (double)udata64_of(m) * cycles_per_byte;
+                gap = (double)gap_bytes(m) * cycles_per_byte;
             }
             gap += carry;
             uint64_t whole = (uint64_t)gap;
             carry = gap - (double)whole;
             next += whole;
         }
+        ps->last_return = rte_rdtsc(); /* the ring ran dry from here on: idle */
         __atomic_fetch_add(&ctl[0], i, __ATOMIC_RELAXED);
         if (i < nb) {
             drop_rest(st, bufs, i, nb);

@@ -26,6 +26,14 @@ local bufArray = {}
 local bufArrayMt = {}
 local bufArrayType = ffi.typeof("struct mp_bufarray")
 
+local EMSGSIZE = -90
+
+local function badSize(len)
+    log:fatal("memory: cannot allocate packets of %s bytes: the size must be a whole number "
+        .. "from 14 (an Ethernet header) up to the pool's buffer size (bufSize, default 2048)",
+        tostring(len))
+end
+
 -- ---- mempools ----------------------------------------------------------
 
 local function newPool(n, bufSize, socket)
@@ -59,7 +67,7 @@ function mod.createMemPool(...)
     local pool = newPool(n, bufSize, socket)
     if func then
         local bufs = pool:bufArray(n)
-        bufs:alloc(1522)
+        bufs:alloc(math.min(1522, bufSize))
         for i = 0, n - 1 do
             func(bufs.array[i])
         end
@@ -70,7 +78,10 @@ end
 
 function mempool:alloc(len)
     local arr = ffi.new("struct rte_mbuf *[1]")
-    if allocBulk(self, arr, 1, len) < 0 then
+    if type(len) ~= "number" or len < 14 then badSize(len) end
+    local rc = allocBulk(self, arr, 1, len)
+    if rc == EMSGSIZE then badSize(len) end
+    if rc < 0 then
         log:fatal("memory: mempool exhausted: no free buffer left; use a larger pool "
             .. "(createMemPool{n=...}) or free buffers")
     end
@@ -145,8 +156,11 @@ function bufArray:alloc(len)
     if mem == nil then
         log:fatal("buf array not associated with a memory pool")
     end
+    if type(len) ~= "number" or len < 14 then badSize(len) end
     local n = self.size
-    if allocBulk(mem, self.array, n, len) >= 0 then return end
+    local rc = allocBulk(mem, self.array, n, len)
+    if rc >= 0 then return end
+    if rc == EMSGSIZE then badSize(len) end
     local deadline = api.rdtsc() + api.tsc_hz * 2
     while allocBulk(mem, self.array, n, len) < 0 do
         if cRunning(0) == 0 then

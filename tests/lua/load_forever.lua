@@ -10,7 +10,7 @@ function master(port)
     print("started")
     io.stdout:flush()
     mg.waitForTasks()
-    print("counters finalized: " .. tostring(dev:getTxStats() > 0))
+    print("counters finalized: " .. tostring(dev:getTxStats() >= 0) .. " tx=" .. dev:getTxStats())
 end
 
 function load(queue)
