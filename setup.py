@@ -26,7 +26,14 @@ def extensions() -> list[Extension]:
     libs = pkg_config("--libs") + ["-lrte_net_ring"]
     ext = Extension(
         "moonpy._dpdk",
-        ["moonpy/_dpdk.pyx", "moonpy/csrc/mp_fastpath.c", "moonpy/csrc/mp_layout.c"],
+        [
+            "moonpy/_dpdk.pyx",
+            "moonpy/csrc/mp_fastpath.c",
+            "moonpy/csrc/mp_layout.c",
+         "moonpy/csrc/mp_bench.c",
+            "moonpy/csrc/mp_replay.c",
+            "moonpy/csrc/mp_fieldengine.c",
+        ],
         include_dirs=["moonpy/csrc"],
         extra_compile_args=cflags + ["-Wno-deprecated-declarations"],
         extra_link_args=libs,

@@ -3,6 +3,8 @@
     moonpy [moonpy options] SCRIPT.lua [script arguments...]
     moonpy ports [moonpy options]
     moonpy bench [--time S] [--runs N] [--only a,b] [--json FILE]
+    moonpy [moonpy options] replay FILE.pcap --port 0 [--speed X | --rate MBIT] [--loop N]
+    moonpy [moonpy options] dump --port 1 -w out.pcap [--filter EXPR] [--snaplen N]
 
 moonpy's own options come before the script; everything after the script
 belongs to it (its `configure(parser)` parses them, `--help` included).
@@ -21,7 +23,7 @@ from moonpy.config import Config, load_file, parse_port_option
 from moonpy.engine import Engine
 from moonpy.errors import ConfigError, MoonpyError
 
-COMMANDS = ("ports", "bench")
+COMMANDS = ("ports", "bench", "replay", "dump")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -243,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_ports(engine)
             finally:
                 engine.shutdown()
+        if opts.target in ("replay", "dump"):
+            from moonpy import replay
+
+            return replay.main(opts.target, opts.args, cfg)
         check_script(opts.target)
         return run_script(opts, cfg)
     except (MoonpyError, _dpdk.DpdkError) as e:

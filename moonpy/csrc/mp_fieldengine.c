@@ -43,27 +43,31 @@ static inline uint64_t rng_range(uint64_t *s, uint64_t min, uint64_t max)
     return min + (uint64_t)(((__uint128_t)r * span) >> 64);
 }
 
+static inline void store16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static inline void store32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void store64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static inline uint16_t load16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
 static inline void put_be(uint8_t *p, uint32_t width, uint64_t v)
 {
     switch (width) {
     case 1:
         p[0] = (uint8_t)v;
         break;
-    case 2: {
-        uint16_t x = rte_cpu_to_be_16((uint16_t)v);
-        memcpy(p, &x, 2);
+    case 2:
+        store16(p, rte_cpu_to_be_16((uint16_t)v));
         break;
-    }
-    case 4: {
-        uint32_t x = rte_cpu_to_be_32((uint32_t)v);
-        memcpy(p, &x, 4);
+    case 4:
+        store32(p, rte_cpu_to_be_32((uint32_t)v));
         break;
-    }
-    case 8: {
-        uint64_t x = rte_cpu_to_be_64(v);
-        memcpy(p, &x, 8);
+    case 8:
+        store64(p, rte_cpu_to_be_64(v));
         break;
-    }
     default:
         for (uint32_t i = width; i-- > 0;) {
             p[i] = (uint8_t)v;
@@ -91,40 +95,104 @@ static inline void write_field(uint8_t *p, const struct mp_fe_op *op, uint64_t v
     }
 }
 
-/* the next value of a variation (before `every` repetition) */
+static inline uint64_t next_inc(struct mp_fe_op *op)
+{
+    uint64_t v = op->cur;
+    op->cur = op->max - v < op->step ? op->min : v + op->step;
+    return v;
+}
+
+static inline uint64_t next_dec(struct mp_fe_op *op)
+{
+    uint64_t v = op->cur;
+    op->cur = v - op->min < op->step ? op->max : v - op->step;
+    return v;
+}
+
+static inline uint64_t next_index(struct mp_fe_op *op)
+{
+    uint64_t v = op->cur;
+    op->cur = v + 1 >= op->count ? 0 : v + 1;
+    return v;
+}
+
+/* the next value of a variation (LIST_BYTES: the entry's index) */
 static inline uint64_t next_value(struct mp_fe_op *op, uint64_t *rng)
 {
-    uint64_t v;
     switch (op->kind) {
     case MP_FE_RANDOM:
         return rng_range(rng, op->min, op->max);
     case MP_FE_INC:
-        v = op->cur;
-        op->cur = op->max - v < op->step ? op->min : v + op->step;
-        return v;
+        return next_inc(op);
     case MP_FE_DEC:
-        v = op->cur;
-        op->cur = v - op->min < op->step ? op->max : v - op->step;
-        return v;
+        return next_dec(op);
     case MP_FE_LIST:
-        v = op->values[op->cur];
-        op->cur = op->cur + 1 >= op->count ? 0 : op->cur + 1;
-        return v;
+        return op->values[next_index(op)];
     case MP_FE_RANDOM_LIST:
         return op->values[rng_range(rng, 0, op->count - 1)];
-    default: /* MP_FE_LIST_BYTES: the index */
-        v = op->cur;
-        op->cur = op->cur + 1 >= op->count ? 0 : op->cur + 1;
-        return v;
+    default:
+        return next_index(op);
     }
 }
 
-static void apply_variation(struct mp_fe_op *op, uint64_t *rng, struct rte_mbuf **bufs,
+/* The common cases -- a new value per packet into a whole 1/2/4/8-byte field --
+ * get loops of their own: no per-packet dispatch on kind, width or repetition. */
+#define VARY_LOOP(NEXT)                                                                        \
+    do {                                                                                       \
+        switch (op->width) {                                                                   \
+        case 1:                                                                                \
+            for (uint32_t i = 0; i < n; i++) {                                                 \
+                uint64_t v = NEXT;                                                             \
+                if (likely(end <= len[i]))                                                     \
+                    d[i][off] = (uint8_t)v;                                                    \
+            }                                                                                  \
+            return;                                                                            \
+        case 2:                                                                                \
+            for (uint32_t i = 0; i < n; i++) {                                                 \
+                uint64_t v = NEXT;                                                             \
+                if (likely(end <= len[i]))                                                     \
+                    store16(d[i] + off, rte_cpu_to_be_16((uint16_t)v));                        \
+            }                                                                                  \
+            return;                                                                            \
+        case 4:                                                                                \
+            for (uint32_t i = 0; i < n; i++) {                                                 \
+                uint64_t v = NEXT;                                                             \
+                if (likely(end <= len[i]))                                                     \
+                    store32(d[i] + off, rte_cpu_to_be_32((uint32_t)v));                        \
+            }                                                                                  \
+            return;                                                                            \
+        case 8:                                                                                \
+            for (uint32_t i = 0; i < n; i++) {                                                 \
+                uint64_t v = NEXT;                                                             \
+                if (likely(end <= len[i]))                                                     \
+                    store64(d[i] + off, rte_cpu_to_be_64(v));                                  \
+            }                                                                                  \
+            return;                                                                            \
+        }                                                                                      \
+    } while (0)
+
+static void apply_variation(struct mp_fe_op *op, uint64_t *rng, uint8_t **d, const uint32_t *len,
                             uint32_t n)
 {
-    uint32_t end = op->offset + op->width;
+    uint32_t off = op->offset, end = op->offset + op->width;
+    if (op->every <= 1 && op->mask == 0) {
+        uint64_t lo = op->min, hi = op->max;
+        switch (op->kind) {
+        case MP_FE_RANDOM:
+            VARY_LOOP(rng_range(rng, lo, hi));
+            break;
+        case MP_FE_INC:
+            VARY_LOOP(next_inc(op));
+            break;
+        case MP_FE_DEC:
+            VARY_LOOP(next_dec(op));
+            break;
+        case MP_FE_LIST:
+            VARY_LOOP(op->values[next_index(op)]);
+            break;
+        }
+    }
     for (uint32_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = bufs[i];
         uint64_t v;
         if (op->every <= 1) {
             v = next_value(op, rng);
@@ -136,13 +204,12 @@ static void apply_variation(struct mp_fe_op *op, uint64_t *rng, struct rte_mbuf 
             op->left--;
             v = op->held;
         }
-        if (unlikely(end > m->data_len))
+        if (unlikely(end > len[i]))
             continue;
-        uint8_t *p = frame(m) + op->offset;
         if (op->kind == MP_FE_LIST_BYTES)
-            memcpy(p, op->bytes + v * op->width, op->width);
+            memcpy(d[i] + off, op->bytes + v * op->width, op->width);
         else
-            write_field(p, op, v);
+            write_field(d[i] + off, op, v);
     }
 }
 
@@ -161,73 +228,92 @@ static void apply_sizes(struct mp_fe_prog *p, struct rte_mbuf **bufs, uint32_t n
     }
 }
 
-static void apply_lengths(const struct mp_fe_op *op, struct rte_mbuf **bufs, uint32_t n)
+static void apply_lengths(const struct mp_fe_op *op, uint8_t **d, const uint32_t *len, uint32_t n)
 {
     uint32_t l3 = op->offset, l4 = op->l4_offset;
     for (uint32_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = bufs[i];
-        uint32_t len = m->data_len;
-        uint8_t *d = frame(m);
         if (op->flags & MP_FE_F_IPV6) {
-            if (len >= l3 + 40)
-                put_be(d + l3 + 4, 2, len - l3 - 40);
-        } else if (len >= l3 + 20) {
-            put_be(d + l3 + 2, 2, len - l3);
+            if (len[i] >= l3 + 40)
+                store16(d[i] + l3 + 4, rte_cpu_to_be_16((uint16_t)(len[i] - l3 - 40)));
+        } else if (len[i] >= l3 + 20) {
+            store16(d[i] + l3 + 2, rte_cpu_to_be_16((uint16_t)(len[i] - l3)));
         }
-        if ((op->flags & MP_FE_F_UDP) && len >= l4 + 8)
-            put_be(d + l4 + 4, 2, len - l4);
+        if ((op->flags & MP_FE_F_UDP) && len[i] >= l4 + 8)
+            store16(d[i] + l4 + 4, rte_cpu_to_be_16((uint16_t)(len[i] - l4)));
     }
 }
 
-static void apply_ip4_csum(const struct mp_fe_op *op, struct rte_mbuf **bufs, uint32_t n)
+static void apply_ip4_csum(const struct mp_fe_op *op, uint8_t **d, const uint32_t *len, uint32_t n)
 {
     uint32_t l3 = op->offset;
     for (uint32_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = bufs[i];
-        if (unlikely(m->data_len < l3 + 20))
+        if (unlikely(len[i] < l3 + 20))
             continue;
-        struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(frame(m) + l3);
-        if (unlikely(l3 + rte_ipv4_hdr_len(ip) > m->data_len))
+        struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d[i] + l3);
+        if (unlikely(l3 + rte_ipv4_hdr_len(ip) > len[i]))
             continue;
         ip->hdr_checksum = 0;
         ip->hdr_checksum = rte_ipv4_cksum(ip);
     }
 }
 
-static void apply_l4_csum(const struct mp_fe_op *op, struct rte_mbuf **bufs, uint32_t n)
+static void apply_l4_csum(const struct mp_fe_op *op, uint8_t **d, const uint32_t *len, uint32_t n)
 {
     uint32_t l3 = op->offset, l4 = op->l4_offset;
-    int udp = (op->flags & MP_FE_F_UDP) != 0;
-    uint32_t cs_off = udp ? 6 : 16;
+    uint32_t cs_off = (op->flags & MP_FE_F_UDP) ? 6 : 16;
     for (uint32_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = bufs[i];
-        uint32_t dlen = m->data_len;
-        uint8_t *d = frame(m);
+        uint32_t dlen = len[i];
+        uint8_t *p = d[i];
         if (unlikely(dlen < l4 + cs_off + 2))
             continue;
-        uint16_t *cs = (uint16_t *)(d + l4 + cs_off);
+        uint8_t *cs = p + l4 + cs_off;
         if (op->flags & MP_FE_F_IPV6) {
-            struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(d + l3);
+            struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(p + l3);
             if (unlikely(l3 + 40 + rte_be_to_cpu_16(ip6->payload_len) > dlen))
                 continue;
-            *cs = 0;
-            *cs = rte_ipv6_udptcp_cksum(ip6, d + l4);
+            store16(cs, 0);
+            store16(cs, rte_ipv6_udptcp_cksum(ip6, p + l4));
         } else {
-            struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + l3);
+            struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + l3);
             uint32_t tot = rte_be_to_cpu_16(ip->total_length);
             if (unlikely(l3 + tot > dlen || tot < rte_ipv4_hdr_len(ip)))
                 continue;
-            *cs = 0;
-            *cs = rte_ipv4_udptcp_cksum(ip, d + l4);
+            store16(cs, 0);
+            store16(cs, rte_ipv4_udptcp_cksum(ip, p + l4));
         }
     }
 }
 
-/* MoonGen's offload request: flags, lengths and the pseudo-header sum (not complemented). */
-static inline void offload_one(struct rte_mbuf *m, uint32_t l4, int ipv4, uint32_t l2_len,
-                               uint32_t l3_len)
+static inline uint16_t fold16(uint32_t sum)
 {
-    uint8_t *ip = frame(m) + l2_len;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/* Pseudo-header sum (not complemented, memory order) of the IPv4 header at `ip`,
+ * summed straight from the header words: no temporary struct (store forwarding). */
+static inline uint16_t ip4_pseudo(const uint8_t *ip, uint32_t l3_len)
+{
+    uint32_t l4len = (uint32_t)rte_be_to_cpu_16(load16(ip + 2)) - l3_len;
+    uint32_t sum = (uint32_t)load16(ip + 12) + load16(ip + 14) + load16(ip + 16) + load16(ip + 18) +
+                   rte_cpu_to_be_16((uint16_t)ip[9]) + rte_cpu_to_be_16((uint16_t)l4len);
+    return fold16(sum);
+}
+
+static inline uint16_t ip6_pseudo(const uint8_t *ip)
+{
+    uint32_t sum = load16(ip + 4) + rte_cpu_to_be_16((uint16_t)ip[6]);
+    for (uint32_t k = 8; k < 40; k += 2)
+        sum += load16(ip + k);
+    return fold16(sum);
+}
+
+/* MoonGen's offload request: flags, lengths and the pseudo-header sum. */
+static inline void offload_one(struct rte_mbuf *m, uint8_t *data, uint32_t dlen, uint32_t l4,
+                               int ipv4, uint32_t l2_len, uint32_t l3_len)
+{
+    uint8_t *ip = data + l2_len;
     uint64_t fl = ipv4 ? (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM) : RTE_MBUF_F_TX_IPV6;
     if (l4 == MP_FE_F_UDP)
         fl |= RTE_MBUF_F_TX_UDP_CKSUM;
@@ -235,23 +321,10 @@ static inline void offload_one(struct rte_mbuf *m, uint32_t l4, int ipv4, uint32
         fl |= RTE_MBUF_F_TX_TCP_CKSUM;
     m->ol_flags |= fl;
     m->tx_offload = l2_len + l3_len * 128;
-    if (l4 == 0 || l2_len + l3_len + (l4 == MP_FE_F_UDP ? 8 : 20) > m->data_len)
+    if (l4 == 0 || l2_len + l3_len + (l4 == MP_FE_F_UDP ? 8 : 20) > dlen)
         return;
-    uint16_t *cs = (uint16_t *)(ip + l3_len + (l4 == MP_FE_F_UDP ? 6 : 16));
-    if (ipv4) {
-        const struct rte_ipv4_hdr *h = (const struct rte_ipv4_hdr *)ip;
-        struct {
-            uint32_t src, dst;
-            uint8_t zero, proto;
-            uint16_t len;
-        } __attribute__((packed)) psd = {
-            h->src_addr, h->dst_addr, 0, h->next_proto_id,
-            rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(h->total_length) - l3_len)),
-        };
-        *cs = rte_raw_cksum(&psd, sizeof(psd));
-    } else {
-        *cs = rte_ipv6_phdr_cksum((const struct rte_ipv6_hdr *)ip, 0);
-    }
+    uint8_t *cs = ip + l3_len + (l4 == MP_FE_F_UDP ? 6 : 16);
+    store16(cs, ipv4 ? ip4_pseudo(ip, l3_len) : ip6_pseudo(ip));
 }
 
 void mp_fe_offload(struct rte_mbuf **bufs, uint32_t n, uint32_t l4, int ipv4, uint32_t l2_len,
@@ -259,37 +332,55 @@ void mp_fe_offload(struct rte_mbuf **bufs, uint32_t n, uint32_t l4, int ipv4, ui
 {
     for (uint32_t i = 0; i < n; i++)
         if (bufs[i] != NULL)
-            offload_one(bufs[i], l4, ipv4, l2_len, l3_len);
+            offload_one(bufs[i], frame(bufs[i]), bufs[i]->data_len, l4, ipv4, l2_len, l3_len);
 }
 
-void mp_fe_apply(struct mp_fe_prog *p, struct rte_mbuf **bufs, uint32_t n)
+#define CHUNK 256
+
+static void apply_chunk(struct mp_fe_prog *p, struct rte_mbuf **bufs, uint32_t n)
 {
-    for (uint32_t k = 0; k < p->n_ops; k++) {
+    uint8_t *d[CHUNK];
+    uint32_t len[CHUNK];
+    uint32_t k = 0;
+    if (p->n_ops && p->ops[0].kind == MP_FE_SIZE) {
+        apply_sizes(p, bufs, n); /* sizes first: the other ops see each frame's length */
+        k = 1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        d[i] = frame(bufs[i]);
+        len[i] = bufs[i]->data_len;
+    }
+    for (; k < p->n_ops; k++) {
         struct mp_fe_op *op = &p->ops[k];
         switch (op->kind) {
         case MP_FE_SIZE:
-            apply_sizes(p, bufs, n);
             break;
         case MP_FE_LENGTHS:
-            apply_lengths(op, bufs, n);
+            apply_lengths(op, d, len, n);
             break;
         case MP_FE_IP4_CSUM:
-            apply_ip4_csum(op, bufs, n);
+            apply_ip4_csum(op, d, len, n);
             break;
         case MP_FE_L4_CSUM:
-            apply_l4_csum(op, bufs, n);
+            apply_l4_csum(op, d, len, n);
             break;
         case MP_FE_OFFLOAD: {
             uint32_t l4 = op->flags & (MP_FE_F_UDP | MP_FE_F_TCP);
             int ipv4 = !(op->flags & MP_FE_F_IPV6);
             for (uint32_t i = 0; i < n; i++)
-                offload_one(bufs[i], l4, ipv4, op->offset, op->l3_len);
+                offload_one(bufs[i], d[i], len[i], l4, ipv4, op->offset, op->l3_len);
             break;
         }
         default:
-            apply_variation(op, &p->rng, bufs, n);
+            apply_variation(op, &p->rng, d, len, n);
         }
     }
+}
+
+void mp_fe_apply(struct mp_fe_prog *p, struct rte_mbuf **bufs, uint32_t n)
+{
+    for (uint32_t base = 0; base < n; base += CHUNK)
+        apply_chunk(p, bufs + base, n - base < CHUNK ? n - base : CHUNK);
 }
 
 void mp_fe_stamp_tsc(struct rte_mbuf **bufs, uint32_t n, uint32_t offset)

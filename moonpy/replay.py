@@ -1,0 +1,183 @@
+"""`moonpy replay` and `moonpy dump`: pcap files in and out of ports.
+
+    moonpy [moonpy options] replay FILE.pcap --port 0 [--speed X | --rate MBIT] [--loop N]
+    moonpy [moonpy options] dump --port 1 -w out.pcap [--filter EXPR] [--snaplen N] ...
+
+Replay preloads the whole file into C memory and sends it from a C loop (one copy
+into a fresh mbuf per frame): as fast as possible by default, at the file's own
+timing with --speed 1 (or faster/slower), or paced at a fixed rate. Dump receives
+in bursts and writes pcap records with nanosecond timestamps from the TSC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import sys
+import time
+
+from moonpy import _dpdk
+from moonpy.bpf import compile_filter
+from moonpy.config import Config
+from moonpy.engine import Engine
+from moonpy.errors import ConfigError
+from moonpy.pcapfile import PcapWriter, read_pcap
+
+
+def replay_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="moonpy replay", description="Send the frames of a pcap file from a port."
+    )
+    p.add_argument("file", help="pcap file (µs or ns; Ethernet or raw IP)")
+    p.add_argument("--port", type=int, default=0, help="port to send from (default 0)")
+    timing = p.add_mutually_exclusive_group()
+    timing.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="follow the file's timing, sped up by this factor (1 = as "
+        "captured); default: as fast as possible",
+    )
+    timing.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="fixed rate in Mbit/s (frame + CRC), paced in software",
+    )
+    p.add_argument("--loop", type=int, default=1, help="times to replay the file (0: forever)")
+    p.add_argument("--time", type=float, default=0.0, help="stop after this many seconds")
+    return p
+
+
+def dump_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="moonpy dump", description="Capture frames received on a port to pcap."
+    )
+    p.add_argument("--port", type=int, default=0, help="port to receive on (default 0)")
+    p.add_argument("-w", "--write", metavar="FILE", required=True, help="pcap file to write")
+    p.add_argument("--filter", default="", help="BPF-style filter, e.g. 'udp and port 319'")
+    p.add_argument("--snaplen", type=int, default=262144, help="bytes kept per frame")
+    p.add_argument("--count", type=int, default=0, help="stop after this many frames")
+    p.add_argument("--time", type=float, default=0.0, help="stop after this many seconds")
+    p.add_argument(
+        "--ring",
+        type=int,
+        default=0,
+        metavar="N",
+        help="ring buffer of N files FILE.0 .. FILE.N-1 (with --ring-mb)",
+    )
+    p.add_argument("--ring-mb", type=float, default=100.0, help="size of each ring file (MB)")
+    return p
+
+
+def load_frames(path: str) -> tuple[bytes, array.array, array.array, list[float]]:
+    records = read_pcap(path)
+    if not records:
+        raise ConfigError(f"pcap file '{path}' holds no frames")
+    blob = bytearray()
+    offsets, lengths, stamps = array.array("Q"), array.array("I"), []
+    for r in records:
+        offsets.append(len(blob))
+        lengths.append(len(r.data))
+        blob += r.data
+        stamps.append(r.timestamp)
+    return bytes(blob), offsets, lengths, stamps
+
+
+def run_replay(engine: Engine, args: argparse.Namespace) -> int:
+    blob, offsets, lengths, stamps = load_frames(args.file)
+    port, _ = engine.configure_port(args.port)
+    biggest = max(lengths)
+    pool = _dpdk.create_mempool(n=4095, buf_size=max(2048, biggest))
+    departures = None
+    if args.speed > 0:
+        hz = _dpdk.tsc_hz()
+        departures = array.array("Q", (int((t - stamps[0]) / args.speed * hz) for t in stamps))
+    if args.rate > 0:
+        _dpdk.set_queue_rate(port.dpdk_id, 0, mbit=args.rate)
+    if args.time > 0:
+        _dpdk.set_runtime(args.time)
+    sent, secs = _dpdk.replay_frames(
+        port.dpdk_id, 0, pool, blob, offsets, lengths, departures, args.loop
+    )
+    mpps = sent / secs / 1e6 if secs > 0 else 0.0
+    print(
+        f"replayed {sent} frames of {len(lengths)} in {args.file} from port {args.port} in "
+        f"{secs:.3f} s ({mpps:.3f} Mpps)"
+    )
+    return 0
+
+
+class RingWriter:
+    """One pcap file, or a ring of N files rotated at a size limit."""
+
+    def __init__(self, path: str, snaplen: int, ring: int, ring_mb: float) -> None:
+        self.path, self.snaplen, self.ring = path, snaplen, ring
+        self.limit = int(ring_mb * 1e6)
+        self.index = 0
+        self.total = 0
+        self.writer = PcapWriter(self._name(), snaplen, nanoseconds=True)
+
+    def _name(self) -> str:
+        return f"{self.path}.{self.index % self.ring}" if self.ring else self.path
+
+    def write(self, ts: float, data: bytes) -> None:
+        if self.ring and self.writer.bytes >= self.limit:
+            self.writer.close()
+            self.index += 1
+            self.writer = PcapWriter(self._name(), self.snaplen, nanoseconds=True)
+        self.writer.write(ts, data)
+        self.total += 1
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def run_dump(engine: Engine, args: argparse.Namespace) -> int:
+    match = compile_filter(args.filter) if args.filter else None
+    port, _ = engine.configure_port(args.port)
+    out = RingWriter(args.write, args.snaplen, args.ring, args.ring_mb)
+    hz = _dpdk.tsc_hz()
+    wall0, tsc0 = time.time(), _dpdk.rdtsc()
+    if args.time > 0:
+        _dpdk.set_runtime(args.time)
+    seen = 0
+    try:
+        while _dpdk.running() and not (args.count and out.total >= args.count):
+            frames = _dpdk.recv_frames(port.dpdk_id, 0, 64)
+            if not frames:
+                time.sleep(0.0002)
+                continue
+            for data, tsc in frames:
+                seen += 1
+                if match is None or match(data):
+                    out.write(wall0 + (tsc - tsc0) / hz, data)
+                    if args.count and out.total >= args.count:
+                        break
+    finally:
+        out.close()
+    print(
+        f"captured {out.total} of {seen} frames received on port {args.port} into "
+        f"{args.write}{' ring' if args.ring else ''}"
+    )
+    return 0
+
+
+def main(command: str, argv: list[str], cfg: Config) -> int:
+    parser = replay_parser() if command == "replay" else dump_parser()
+    args = parser.parse_args(argv)
+    if command == "replay":
+        read_pcap(args.file)  # a bad file is reported before DPDK starts
+    else:
+        if args.filter:
+            compile_filter(args.filter)
+    engine = Engine(cfg).start()
+    _dpdk.install_signal_handlers()
+    try:
+        code = run_replay(engine, args) if command == "replay" else run_dump(engine, args)
+    finally:
+        leaks = engine.shutdown()
+    for leak in leaks:
+        print(f"[WARN]  buffers not returned to their pool: {leak}", file=sys.stderr)
+    sig = _dpdk.signal_received()
+    return 128 + sig if sig else code
