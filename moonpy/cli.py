@@ -5,6 +5,7 @@
     moonpy bench [--time S] [--runs N] [--only a,b] [--json FILE]
     moonpy [moonpy options] replay FILE.pcap --port 0 [--speed X | --rate MBIT] [--loop N]
     moonpy [moonpy options] dump --port 1 -w out.pcap [--filter EXPR] [--snaplen N]
+    moonpy [moonpy options] simple start FLOW:TX:RX[:OPTIONS[:OVERRIDES]] ... | list | debug
 
 moonpy's own options come before the script; everything after the script
 belongs to it (its `configure(parser)` parses them, `--help` included).
@@ -23,7 +24,7 @@ from moonpy.config import Config, load_file, parse_port_option
 from moonpy.engine import Engine
 from moonpy.errors import ConfigError, MoonpyError
 
-COMMANDS = ("ports", "bench", "replay", "dump")
+COMMANDS = ("ports", "bench", "replay", "dump", "simple")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,6 +246,11 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_ports(engine)
             finally:
                 engine.shutdown()
+        if opts.target == "simple":
+            from moonpy.lua_bridge.vm import LUA_DIR
+
+            opts.target = os.path.join(LUA_DIR, "moonpy", "simple_main.lua")
+            return run_script(opts, cfg)
         if opts.target in ("replay", "dump"):
             from moonpy import replay
 
