@@ -10,7 +10,7 @@ BUILD_INPUTS = setup.py setup.cfg pyproject.toml $(wildcard moonpy/*.pyx moonpy/
 	moonpy/includes/*.pxd moonpy/csrc/*.c moonpy/csrc/*.h)
 RUN_ARGS ?= lua_scripts/udp-load.lua 0 1 --time 10
 
-.PHONY: deps build run test test-lua test-dpdk lint bench clean
+.PHONY: deps build run test test-lua test-dpdk lint bench compat clean
 
 # system packages (idempotent: only when something is missing)
 .deps-stamp:
@@ -46,6 +46,11 @@ test-dpdk: .build-stamp
 
 bench: .build-stamp
 	$(PY) -m moonpy bench --json bench-results.json
+
+# upstream example scripts, unchanged, from your own checkouts of MoonGen and libmoon
+compat: .build-stamp
+	@test -n "$(MOONGEN)" -a -n "$(LIBMOON)" || { echo "usage: make compat MOONGEN=path LIBMOON=path"; exit 2; }
+	$(PY) -m moonpy.compat --moongen $(MOONGEN) --libmoon $(LIBMOON)
 
 lint:
 	ruff check moonpy tests

@@ -91,6 +91,13 @@ class Host(SyncHost):
             c.rx_nombuf,
         )
 
+    def device_queue_stats(self, port: Any) -> Any:
+        """Per-queue {rx packets, tx packets, rx bytes, tx bytes} for queues 0..15."""
+        assert self.vm is not None
+        sw = _dpdk.port_sw_stats(self.engine.port(_int(port)).dpdk_id)
+        rows = [[r[0], t[0], r[1], t[1]] for t, r in zip(sw["txq"], sw["rxq"], strict=True)]
+        return self.vm.table(rows)
+
     def device_xstats(self, port: Any) -> Any:
         assert self.vm is not None
         return self.vm.table(_dpdk.port_xstats(self.engine.port(_int(port)).dpdk_id))

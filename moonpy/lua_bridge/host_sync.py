@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 _SLICE = 0.05  # seconds between checks of the run's stop flag while waiting
 _CREATE_LOCK = threading.Lock()
+_STATE_ATTR = "_moonpy_sync"  # the run-wide _SyncState, set on first use
 
 
 class SyncError(MoonpyError):
@@ -116,13 +117,13 @@ class SyncHost:
     # ---- state --------------------------------------------------------------
 
     def _sync(self) -> _SyncState:
-        st = getattr(self.run, "_moonpy_sync", None)
+        st = getattr(self.run, _STATE_ATTR, None)
         if st is None:
             with _CREATE_LOCK:
-                st = getattr(self.run, "_moonpy_sync", None)
+                st = getattr(self.run, _STATE_ATTR, None)
                 if st is None:
                     st = _SyncState()
-                    setattr(self.run, "_moonpy_sync", st)
+                    setattr(self.run, _STATE_ATTR, st)
         return st
 
     def _lua_value(self, value: Value) -> Any:

@@ -49,10 +49,26 @@ def mbuf_cdef(layout: dict[str, tuple[int, int, str]]) -> str:
 
 
 _CDEF_CACHE: dict[str, str] = {}
+_GLOBAL_LIBS = ("librte_ethdev.so.23", "librte_mbuf.so.23", "librte_mempool.so.23",
+                "librte_ring.so.23", "librte_eal.so.23")
+
+
+def expose_dpdk_symbols() -> None:
+    """Make DPDK's libraries global so that scripts' `ffi.C.rte_*` calls resolve (MoonGen
+    scripts call e.g. rte_eth_xstats_get directly). They are loaded already: this only
+    promotes them to the global symbol scope."""
+    import ctypes
+
+    for name in _GLOBAL_LIBS:
+        try:
+            ctypes.CDLL(name, mode=os.RTLD_GLOBAL)
+        except OSError:
+            pass
 
 
 def _cdefs() -> dict[str, str]:
     if not _CDEF_CACHE:
+        expose_dpdk_symbols()
         _CDEF_CACHE["api"] = api_cdef()
         _CDEF_CACHE["mbuf"] = mbuf_cdef(_dpdk.mbuf_layout())
     return _CDEF_CACHE

@@ -18,6 +18,7 @@ struct mp_bufarray {
 };
 struct mp_eth_stats {
     uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
+    uint64_t q_ipackets[16], q_opackets[16], q_ibytes[16], q_obytes[16], q_errors[16];
 };
 int usleep(unsigned int usec);
 ]]

@@ -1,6 +1,5 @@
 -- proto.lacp: LACP (802.3ad slow protocol) PDU (member `lacp`), 110 bytes.
--- The LACP task (startLacpTask, waitForLink, getMac) is added by the runtime; the stubs at the
--- end of this file raise until then.
+-- The LACP task (startLacpTask, waitForLink, getMac) is at the end of this file.
 
 local bit = require "bit"
 local addr = require "moonpy.addr"
@@ -196,23 +195,206 @@ end
 lacp.metatype = lacpHeader
 
 ---------------------------------------------------------------------------------------------------
--- LACP task: provided later by the runtime (moongen-api.md §2.6)
+-- LACP task (libmoon's simplistic 802.3ad partner): one shared task per channel, status shared
+-- through a namespace. Received frames are untrusted: too short or malformed PDUs are ignored.
 ---------------------------------------------------------------------------------------------------
 
-local function notYet()
-	error("proto.lacp: LACP task not available yet", 3)
+local ffi = require "ffi"
+
+local LACP_TIMEOUT = 30
+local PDU_OFFSET = 14
+
+local lib = {}
+local function runtime()
+	if not lib.libmoon then
+		if not rawget(_G, "MOONPY_HOST") then
+			error("the LACP task needs the moonpy runtime (run the script with moonpy)", 3)
+		end
+		lib.libmoon = require "libmoon"
+		lib.memory = require "memory"
+		lib.ns = require "namespaces"
+		lib.log = require "log"
+		lib.utils = require "utils"
+		require "filter"
+	end
+	return lib
 end
 
-function lacp.startLacpTask(...)
-	return notYet(...)
+local function status()
+	return runtime().ns:get("__MG_LACP_STATUS")
 end
 
-function lacp.waitForLink(...)
-	return notYet(...)
+--- Start a shared LACP task for the channel `name` over `queues` ({rxQueue=, txQueue=} each).
+function lacp.startLacpTask(name, queues)
+	if type(name) ~= "string" then
+		error("lacp.startLacpTask(name, queues): name must be a string", 2)
+	end
+	if type(queues) ~= "table" or queues[1] == nil then
+		error("lacp.startLacpTask(name, queues): queues must be a list of {rxQueue=, txQueue=}", 2)
+	end
+	return runtime().libmoon.startSharedTask(lacp.lacpTask, name, queues)
 end
 
-function lacp.getMac(...)
-	return notYet(...)
+--- Wait until at least `minLinks` (default: all) ports of channel `name` are up (dot or colon).
+function lacp.waitForLink(self, name, minLinks)
+	if self ~= lacp then
+		return lacp.waitForLink(lacp, self, name)
+	end
+	local L = runtime()
+	local st = status()
+	if not st[name] then
+		L.libmoon.sleepMillisIdle(100)
+	end
+	local s = st[name]
+	if not s then
+		L.log:fatal("Port channel %s does not exist", tostring(name))
+	end
+	minLinks = minLinks or s.numPorts
+	printf("Waiting for at least %d ports on LACP channel %s to come up...", minLinks, name)
+	local current = 0
+	while L.libmoon.running() do
+		local up = st[name].up
+		if up ~= current then
+			printf("%d port%s up", up, up > 1 and "s" or "")
+			current = up
+		end
+		if up >= minLinks then
+			return true
+		end
+		L.libmoon.sleepMillisIdle(100)
+	end
+	return false
 end
+
+--- The MAC address the channel `name` uses (dot or colon).
+function lacp.getMac(self, name)
+	if self ~= lacp then
+		return lacp.getMac(lacp, self)
+	end
+	local s = status()[name]
+	return s and s.mac
+end
+
+local INFO_SIZE = ffi.sizeof("struct lacp_info")
+
+local function lacpTask(name, queues)
+	local L = runtime()
+	if name == "channelId" then
+		L.log:fatal("name channelId is reserved")
+	end
+	local st = status()
+	local lacpMac = queues[1].txQueue.dev:getMacString()
+	st.lock:lock()
+	local key = (st.channelId or 0) + 1
+	st.channelId = key
+	st.lock:unlock()
+	local mem = L.memory.createMemPool { n = 255 }
+	local bufs = L.memory.bufArray(16)
+	local txBufs = mem:bufArray(1)
+	local getMono = L.utils.getMonotonicTime
+	local ports = {}
+	for i, q in ipairs(queues) do
+		if type(q) ~= "table" or not q.rxQueue or not q.txQueue then
+			error(("LACP task: port %d needs rxQueue and txQueue"):format(i), 0)
+		end
+		q.rxQueue.dev:l2Filter(0x8809, q.rxQueue)
+		ports[i] = {
+			rxQueue = q.rxQueue, txQueue = q.txQueue,
+			rxState = "EXPIRED", rxStateTimeout = 0, up = false,
+			partnerInfo = ffi.new("struct lacp_info"), actorInfo = ffi.new("struct lacp_info"),
+			stateFlags = bit.bor(lacp.STATE_ACT, lacp.STATE_AGG, lacp.STATE_DEF, lacp.STATE_EXP),
+		}
+	end
+	st[name] = { up = 0, numPorts = #ports, mac = lacpMac }
+	local lastUpdate, lastUp = 0, -1
+	local band, bor, bnot = bit.band, bit.bor, bit.bnot
+	while L.libmoon.running() do
+		for _, port in ipairs(ports) do
+			local rx = port.rxQueue:tryRecvIdle(bufs, 100)
+			for i = 0, rx - 1 do
+				local buf = bufs.array[i]
+				local len = math.min(buf.pkt_len, buf.data_len)
+				local d = buf:getBytes()
+				-- slow protocols ethertype, then a full LACPDU
+				if len >= PDU_OFFSET + 110 and d[12] == 0x88 and d[13] == 0x09 then
+					local pkt = buf:getLacpPacket()
+					if pkt.lacp:validate() then
+						port.rxState = "CURRENT"
+						port.rxStateTimeout = getMono() + LACP_TIMEOUT
+						ffi.copy(port.partnerInfo, pkt.lacp.actor, INFO_SIZE)
+						if port.actorInfo:equalsIgnoreState(pkt.lacp.partner) then
+							port.stateFlags = bor(port.stateFlags, lacp.STATE_SYNC, lacp.STATE_COL)
+							port.stateFlags = band(port.stateFlags, bnot(lacp.STATE_DEF))
+						end
+						local down = false
+						if band(pkt.lacp.actor.state, lacp.STATE_COL) ~= 0 then
+							port.stateFlags = bor(port.stateFlags, lacp.STATE_DIST)
+						else
+							port.stateFlags = band(port.stateFlags, bnot(lacp.STATE_DIST))
+							down = true
+						end
+						if band(pkt.lacp.actor.state, lacp.STATE_DIST) ~= 0 then
+							port.stateFlags = bor(port.stateFlags, lacp.STATE_COL)
+						else
+							port.stateFlags = band(port.stateFlags, bnot(lacp.STATE_COL))
+							down = true
+						end
+						port.up = not down
+					else
+						L.log:warn("Received unsupported LACPDU")
+					end
+				end
+			end
+			if rx > 0 then
+				bufs:free(rx)
+			end
+		end
+		-- transmit every second
+		if getMono() > lastUpdate + 1 then
+			for _, port in ipairs(ports) do
+				if getMono() > port.rxStateTimeout then
+					port.rxState = "EXPIRED"
+					port.up = false
+					port.stateFlags = bor(lacp.STATE_ACT, lacp.STATE_AGG, lacp.STATE_DEF,
+						lacp.STATE_EXP)
+					port.partnerInfo = ffi.new("struct lacp_info")
+					port.actorInfo = ffi.new("struct lacp_info")
+				end
+				if port.rxState == "EXPIRED" then
+					port.stateFlags = bor(port.stateFlags, lacp.STATE_EXP)
+				else
+					port.stateFlags = band(port.stateFlags, bnot(lacp.STATE_EXP))
+				end
+				txBufs:alloc(lacp.PKT_SIZE)
+				local pkt = txBufs[1]:getLacpPacket()
+				pkt:fill {
+					lacpActorSysId = lacpMac, lacpActorSysPriority = 0x7FFF,
+					lacpActorPortPriority = 0x7FFF, pktLength = lacp.PKT_SIZE,
+				}
+				pkt.eth.src:setString(port.txQueue.dev:getMacString())
+				pkt.lacp.actor:setKey(key)
+				pkt.lacp.actor:setPortId(port.txQueue.id + 1000)
+				pkt.lacp.actor:setState(port.stateFlags)
+				ffi.copy(port.actorInfo, pkt.lacp.actor, INFO_SIZE)
+				ffi.copy(pkt.lacp.partner, port.partnerInfo, INFO_SIZE)
+				port.txQueue:send(txBufs)
+			end
+			lastUpdate = getMono()
+		end
+		local numUp = 0
+		for _, port in ipairs(ports) do
+			if port.up then
+				numUp = numUp + 1
+			end
+		end
+		if numUp ~= lastUp then
+			st[name] = { up = numUp, numPorts = #ports, mac = lacpMac }
+			lastUp = numUp
+		end
+		L.libmoon.sleepMillisIdle(1)
+	end
+end
+
+__MG_LACP_TASK = lacpTask -- luacheck: ignore (MoonGen's global task entry point)
 
 return lacp

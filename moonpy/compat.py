@@ -1,0 +1,198 @@
+"""`make compat MOONGEN=path LIBMOON=path`: run upstream MoonGen and libmoon example
+scripts, unchanged, against moonpy on virtual ports, and print a table.
+
+The upstream scripts are read from the user's own checkouts; nothing of them is
+stored here. Each entry says how to run one script (arguments, ports, how long)
+and what its output must show to count as working. A script that runs until
+Ctrl-C gets SIGINT after its time and must then exit 130 with its final lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Case:
+    repo: str  # "MoonGen" or "libmoon"
+    script: str  # path inside the repo
+    args: list[str]
+    ports: list[str] = field(default_factory=lambda: ["cable"])
+    seconds: float = 4.0  # SIGINT after this long (0: must end by itself)
+    expect: list[str] = field(default_factory=list)  # regexes the output must contain
+    verdict: str = "OK"  # upstream's verdict on virtual devices (moongen-api.md §1.2)
+    note: str = ""
+    pcap_in: bool = False  # provide {IN} (a small pcap file) to the script/ports
+
+
+TX = r"\[[^\]]+\] TX.*: [1-9]\d*\.\d\d Mpps"
+RX = r"\[Device: id=\d+\] RX.*: [1-9]\d*\.\d\d Mpps"
+CASES = [
+    Case("libmoon", "examples/hello-world.lua", ["hello"], seconds=0,
+         expect=[r"hello"], note="tasks with arguments"),
+    Case("libmoon", "examples/inter-task-communication.lua", [], seconds=0,
+         expect=[r"(?i)pipe", r"(?i)barrier|lock"], note="pipes, namespaces, lock, barrier"),
+    Case("MoonGen", "examples/l3-tcp-syn-flood.lua", ["0"], ports=["null"],
+         expect=[TX], note="TX to a null sink"),
+    Case("MoonGen", "examples/l2-load-latency.lua", ["0", "1"],
+         expect=[TX, RX, r"Samples: [1-9]"], verdict="HW",
+         note="load + software-timestamp latency on a cable"),
+    Case("MoonGen", "examples/l3-load-latency.lua", ["0", "1"],
+         expect=[TX, RX], verdict="DEG", note="load, ARP and latency on a cable"),
+    Case("MoonGen", "examples/timestamping-tests/timestamps-software.lua", ["0", "1", "1"],
+         expect=[r"\d"], note="software TX/RX timestamps"),
+    Case("MoonGen", "examples/quality-of-service-test.lua", ["0", "1"],
+         expect=[TX], verdict="DEG", note="two rates + counters"),
+    Case("MoonGen", "examples/rate-control-methods.lua", ["0", "1000", "sw", "cbr"],
+         ports=["null"], expect=[TX], note="software rate limiter task"),
+    Case("MoonGen", "examples/device-statistics.lua", ["0", "1"],
+         expect=[TX], verdict="DEG", note="device counters and xstats"),
+    Case("MoonGen", "examples/vxlan-example.lua", ["0", "1", "0", "0"],
+         expect=[TX], note="VXLAN stacks"),
+    Case("MoonGen", "examples/moonsniff/traffic-gen.lua", ["0", "1", "-t", "2"], seconds=0,
+         expect=[TX], note="runtime-limited load"),
+    Case("MoonGen", "examples/dump.lua", ["0"], ports=["pcap,rx={IN},infinite_rx=1"],
+         pcap_in=True, seconds=2, expect=[r"IP4 10\.0\.0\.\d+ > 10\.1\.0\.1"],
+         note="decode and print received packets"),
+    Case("MoonGen", "examples/rx-pkts-distribution.lua", ["0"],
+         ports=["pcap,rx={IN},infinite_rx=1"], pcap_in=True, seconds=3,
+         expect=[r"RX"], note="packet size histogram"),
+    Case("MoonGen", "examples/pcap/replay-pcap.lua", ["0", "{IN}", "-l", "-s", "1"], ports=["null"],
+         pcap_in=True, seconds=3, expect=[TX], note="pcap reader (looping) + stats"),
+    Case("libmoon", "examples/pktgen.lua", ["0"], ports=["null"], expect=[TX],
+         note="libmoon packet generator"),
+    Case("MoonGen", "examples/l2-poisson-load-latency.lua", ["0", "1"], expect=[TX],
+         verdict="HW", note="Poisson load with CRC-gap rate control"),
+    Case("MoonGen", "examples/inter-arrival-times.lua", ["1"],
+         ports=["pcap,rx={IN},infinite_rx=1", "pcap,rx={IN},infinite_rx=1"], pcap_in=True,
+         seconds=3, expect=[r"Samples"], verdict="HW", note="inter-arrival histogram"),
+    Case("MoonGen", "examples/moonsniff/test-dev.lua", ["0", "1"], expect=[RX],
+         note="forwarding device under test"),
+    Case("MoonGen", "examples/netronome-packetgen/packetgen.lua", ["-tx", "0"],
+         ports=["null"], expect=[r"(?i)mpps|packets"], note="own option parser, TSC pacing"),
+    Case("libmoon", "examples/webserver.lua", ["0"], ports=["null"], expect=[TX],
+         note="the web server is not available: warns, load runs"),
+    Case("libmoon", "examples/l2-forward.lua", ["0", "1"],
+         ports=["pcap,rx={IN},infinite_rx=1", "null"], pcap_in=True,
+         expect=[RX, TX], note="forwarding between ports"),
+    Case("libmoon", "examples/reflector.lua", ["0"], ports=["pcap,rx={IN},infinite_rx=1"],
+         pcap_in=True, expect=[RX], note="echo on the same port"),
+    Case("libmoon", "examples/dump-pkts.lua", ["0", "-f", "{OUT}"],
+         ports=["pcap,rx={IN},infinite_rx=1"], pcap_in=True, seconds=2, expect=[RX],
+         note="capture to a pcap file"),
+    Case("libmoon", "examples/filter.lua", ["0", "1", "-u", "319"],
+         ports=["pcap,rx={IN},infinite_rx=1", "null"], pcap_in=True, expect=[RX],
+         note="software UDP-port filter"),
+]
+
+
+def make_pcap(path: Path) -> None:
+    """60 small UDP frames (written without scapy: moonpy's own pcap writer)."""
+    from moonpy.pcapfile import PcapWriter
+
+    w = PcapWriter(str(path))
+    for i in range(60):
+        ip_total = 46
+        frame = (bytes.fromhex("020000000002020000000001" "0800")
+                 + bytes([0x45, 0, 0, ip_total, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, i + 1,
+                          10, 1, 0, 1])
+                 + (1000 + i).to_bytes(2, "big") + (319).to_bytes(2, "big")
+                 + (26).to_bytes(2, "big") + b"\0\0" + bytes(18))
+        w.write(1_700_000_000 + i * 0.001, frame)
+    w.close()
+
+
+def run_case(case: Case, base: Path, workdir: Path) -> tuple[str, str]:
+    script = base / case.script
+    if not script.exists():
+        return "SKIP", f"{script} not found"
+    inp, out = workdir / "in.pcap", workdir / "out.pcap"
+    if case.pcap_in and not inp.exists():
+        make_pcap(inp)
+
+    def fill(s: str) -> str:
+        return s.replace("{IN}", str(inp)).replace("{OUT}", str(out))
+
+    cmd = [sys.executable, "-m", "moonpy", "--plain", "--no-color", "--grace", "2"]
+    for p in case.ports:
+        cmd += ["--port", fill(p)]
+    cmd += [str(script), *[fill(a) for a in case.args]]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=workdir, env=env)
+    try:
+        if case.seconds:
+            time.sleep(case.seconds)
+            proc.send_signal(signal.SIGINT)
+        text, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        text, _ = proc.communicate()
+        return "FAIL", "did not end within 60 s"
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    if "Traceback (most recent call last)" in plain:
+        return "FAIL", "Python traceback: " + last_line(plain)
+    ok_codes = (0, 130) if case.seconds else (0,)
+    missing = [e for e in case.expect if not re.search(e, plain)]
+    if proc.returncode not in ok_codes:
+        return "FAIL", f"exit {proc.returncode}: " + last_error(plain)
+    if missing:
+        return "FAIL", f"output lacks /{missing[0]}/; " + last_error(plain)
+    fatal = [ln for ln in plain.splitlines() if "[FATAL]" in ln]
+    if fatal:
+        return "DEG", "a task died as upstream's does on vdevs: " + last_error(plain)
+    return "PASS", ""
+
+
+def last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:160] if lines else ""
+
+
+def last_error(text: str) -> str:
+    lines = text.splitlines()
+    for i, ln in enumerate(lines):
+        if "[FATAL]" in ln and i + 1 < len(lines):
+            return lines[i + 1].strip()[:160]
+    return last_line(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="moonpy-compat", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--moongen", required=True, help="path of a MoonGen checkout")
+    ap.add_argument("--libmoon", required=True, help="path of a libmoon checkout")
+    ap.add_argument("--only", help="substring of the script paths to run")
+    args = ap.parse_args(argv)
+    bases = {"MoonGen": Path(args.moongen), "libmoon": Path(args.libmoon)}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in CASES:
+            if args.only and args.only not in case.script:
+                continue
+            result, reason = run_case(case, bases[case.repo], Path(tmp))
+            ports = " + ".join(p.split(",")[0] for p in case.ports)
+            rows.append((f"{case.repo}/{case.script}", " ".join(case.args), ports,
+                         case.verdict, result, reason or case.note))
+            print(f"{result:<5} {case.repo}/{case.script}", file=sys.stderr, flush=True)
+    print("| script | arguments | ports | upstream on vdevs | moonpy | reason / what it shows |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    failed = [r for r in rows if r[4] == "FAIL" and r[3] in ("OK", "DEG")]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
