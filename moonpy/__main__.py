@@ -8,6 +8,9 @@ import os
 import signal
 import sys
 
+# pyserde pulls in numpy; its OpenBLAS thread pool would only compete with our tasks
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 
 def _early_exit(signo: int, frame: object) -> None:
     os._exit(128 + signo)

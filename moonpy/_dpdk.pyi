@@ -115,8 +115,16 @@ def headroom() -> int: ...
 def drain_cables() -> int: ...
 
 # pcap replay and capture
-def replay_frames(port: int, queue: int, pool: Mempool, blob: bytes, offsets: Any,
-                  lengths: Any, departures: Any, loops: int) -> tuple[int, float]: ...
+def replay_frames(
+    port: int,
+    queue: int,
+    pool: Mempool,
+    blob: bytes,
+    offsets: Any,
+    lengths: Any,
+    departures: Any,
+    loops: int,
+) -> tuple[int, float]: ...
 def recv_frames(port: int, queue: int, max_frames: int = 64) -> list[tuple[bytes, int]]: ...
 
 # the Python API: packet views, the field engine, per-burst helpers (dpdk/fieldengine.pxi)
@@ -173,8 +181,6 @@ def mbuf_views(arr: BufArray, cls: type = ..., layout: Any = None) -> list[Any]:
 def mbuf_view(arr: BufArray, i: int, cls: type = ..., layout: Any = None) -> Any: ...
 
 class FieldProgram:
-    max_size: int
-    min_size: int
     def __init__(
         self,
         ops: list[tuple[Any, ...]],

@@ -49,8 +49,9 @@ def run_child(cmd: list[str], timeout: float) -> tuple[str, float]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryFile(mode="w+") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-                                text=True)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, text=True
+        )
         deadline = time.monotonic() + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -69,16 +70,23 @@ def run_child(cmd: list[str], timeout: float) -> tuple[str, float]:
     return text, usage.ru_maxrss / 1024
 
 
-def lua_scenario(scenario: str, seconds: float, size: int, ports: str = "0",
-                 port_specs: tuple[str, ...] = ("null",)) -> tuple[float, float, float]:
+def lua_scenario(
+    scenario: str,
+    seconds: float,
+    size: int,
+    ports: str = "0",
+    port_specs: tuple[str, ...] = ("null",),
+) -> tuple[float, float, float]:
     cmd = [sys.executable, "-m", "moonpy", "--plain", "--no-color"]
     for spec in port_specs:
         cmd += ["--port", spec]
-    cmd += [str(BENCH_LUA), scenario, "--time", str(seconds), "--size", str(size),
-            "--ports", ports]
+    cmd += [str(BENCH_LUA), scenario, "--time", str(seconds), "--size", str(size), "--ports", ports]
     text, rss = run_child(cmd, timeout=seconds + 60)
-    results = [dict(kv.split("=") for kv in ln.split()[1:]) for ln in text.splitlines()
-               if ln.startswith("RESULT")]
+    results = [
+        dict(kv.split("=") for kv in ln.split()[1:])
+        for ln in text.splitlines()
+        if ln.startswith("RESULT")
+    ]
     if not results:
         raise RuntimeError(f"no RESULT line from {scenario}: {text[-400:]}")
     mpps = sum(float(r["mpps"]) for r in results)
@@ -115,11 +123,31 @@ def testpmd(multi_flow: bool, seconds: float, size: int) -> tuple[float, float, 
     if not exe:
         raise RuntimeError("dpdk-testpmd not found: apt-get install dpdk-dev")
     cores = sorted(os.sched_getaffinity(0))
-    cmd = ["timeout", "-s", "INT", str(seconds + 4), exe, "--no-huge", "-m", "1024", "--no-pci",
-           "--vdev=net_null0", "-l", f"{cores[0]},{cores[-1]}", "--file-prefix",
-           f"mpbench{os.getpid()}", "--no-telemetry", "--log-level", "error", "--",
-           "--forward-mode=txonly", "--auto-start", "--stats-period=1",
-           "--total-num-mbufs=8192", f"--txpkts={size}"]
+    cmd = [
+        "timeout",
+        "-s",
+        "INT",
+        str(seconds + 4),
+        exe,
+        "--no-huge",
+        "-m",
+        "1024",
+        "--no-pci",
+        "--vdev=net_null0",
+        "-l",
+        f"{cores[0]},{cores[-1]}",
+        "--file-prefix",
+        f"mpbench{os.getpid()}",
+        "--no-telemetry",
+        "--log-level",
+        "error",
+        "--",
+        "--forward-mode=txonly",
+        "--auto-start",
+        "--stats-period=1",
+        "--total-num-mbufs=8192",
+        f"--txpkts={size}",
+    ]
     if multi_flow:
         cmd.append("--txonly-multi-flow")
     text, rss = run_child(cmd, timeout=seconds + 30)
@@ -152,46 +180,107 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    dpdk = subprocess.run(["pkg-config", "--modversion", "libdpdk"], capture_output=True,
-                          text=True).stdout.strip()
+    dpdk = subprocess.run(
+        ["pkg-config", "--modversion", "libdpdk"], capture_output=True, text=True
+    ).stdout.strip()
     from moonpy import _dpdk  # noqa: F401  (the extension must import)
 
-    lj = run_child([sys.executable, "-c", "from lupa import luajit21 as l; "
-                    "print(l.LuaRuntime().eval('jit.version'))"], timeout=30)[0].strip()
-    return {"cpu": model, "cores": str(len(os.sched_getaffinity(0))), "dpdk": dpdk,
-            "luajit": lj, "python": platform.python_version(),
-            "tsc_hz": f"{_tsc_hz():.0f}"}
+    lj = run_child(
+        [
+            sys.executable,
+            "-c",
+            "from lupa import luajit21 as l; print(l.LuaRuntime().eval('jit.version'))",
+        ],
+        timeout=30,
+    )[0].strip()
+    return {
+        "cpu": model,
+        "cores": str(len(os.sched_getaffinity(0))),
+        "dpdk": dpdk,
+        "luajit": lj,
+        "python": platform.python_version(),
+        "tsc_hz": f"{_tsc_hz():.0f}",
+    }
 
 
 SCENARIOS: list[tuple[str, str, str, dict]] = [
     # name, description, kind, parameters
     ("testpmd-fixed", "dpdk-testpmd txonly, 64 B", "testpmd", {"multi": False, "size": 64}),
-    ("testpmd-multiflow", "dpdk-testpmd txonly --txonly-multi-flow", "testpmd",
-     {"multi": True, "size": 64}),
+    (
+        "testpmd-multiflow",
+        "dpdk-testpmd txonly --txonly-multi-flow",
+        "testpmd",
+        {"multi": True, "size": 64},
+    ),
     ("c-fixed", "C loop: alloc + send, 60 B", "c", {"scenario": "fixed", "size": 60}),
-    ("c-random", "C loop: random IP src + UDP port, offload", "c",
-     {"scenario": "random", "size": 60}),
+    (
+        "c-random",
+        "C loop: random IP src + UDP port, offload",
+        "c",
+        {"scenario": "random", "size": 60},
+    ),
     ("c-heavy", "C loop: 8 random fields", "c", {"scenario": "heavy", "size": 60}),
-    ("lua-fixed", "1: Lua, prefilled 60 B, no per-packet work", "lua",
-     {"scenario": "fixed", "size": 60, "ref": "c-fixed"}),
-    ("lua-random", "2: Lua, seed load task (random src IP + port)", "lua",
-     {"scenario": "random", "size": 60, "ref": "c-random"}),
-    ("lua-raw", "2 via raw FFI pointers", "lua", {"scenario": "raw", "size": 60,
-                                                 "ref": "c-random"}),
-    ("lua-checksum", "2 + ip4:calculateChecksum() per packet", "lua",
-     {"scenario": "checksum", "size": 60, "ref": "lua-random"}),
-    ("lua-heavy", "3: Lua, 8 math.random fields per packet", "lua",
-     {"scenario": "heavy", "size": 60, "ref": "c-heavy"}),
-    ("lua-fixed-1514", "5: scenario 1 with 1514 B frames", "lua",
-     {"scenario": "fixed", "size": 1514, "ref": "c-fixed-1514"}),
+    (
+        "lua-fixed",
+        "1: Lua, prefilled 60 B, no per-packet work",
+        "lua",
+        {"scenario": "fixed", "size": 60, "ref": "c-fixed"},
+    ),
+    (
+        "lua-random",
+        "2: Lua, seed load task (random src IP + port)",
+        "lua",
+        {"scenario": "random", "size": 60, "ref": "c-random"},
+    ),
+    (
+        "lua-raw",
+        "2 via raw FFI pointers",
+        "lua",
+        {"scenario": "raw", "size": 60, "ref": "c-random"},
+    ),
+    (
+        "lua-checksum",
+        "2 + ip4:calculateChecksum() per packet",
+        "lua",
+        {"scenario": "checksum", "size": 60, "ref": "lua-random"},
+    ),
+    (
+        "lua-heavy",
+        "3: Lua, 8 math.random fields per packet",
+        "lua",
+        {"scenario": "heavy", "size": 60, "ref": "c-heavy"},
+    ),
+    (
+        "lua-fixed-1514",
+        "5: scenario 1 with 1514 B frames",
+        "lua",
+        {"scenario": "fixed", "size": 1514, "ref": "c-fixed-1514"},
+    ),
     ("c-fixed-1514", "C loop, 1514 B", "c", {"scenario": "fixed", "size": 1514}),
-    ("lua-random-1514", "5: scenario 2 with 1514 B frames", "lua",
-     {"scenario": "random", "size": 1514, "ref": "lua-random"}),
-    ("lua-random-cable", "2 on a virtual cable (software checksums, nobody reads)", "lua",
-     {"scenario": "random", "size": 60, "ports_spec": ("cable",), "ref": "lua-random"}),
-    ("lua-random-2tasks", "7: scenario 2, one task per null port, 2 ports", "lua",
-     {"scenario": "random", "size": 60, "ports": "0,1", "ports_spec": ("null", "null"),
-      "ref": "lua-random"}),
+    (
+        "lua-random-1514",
+        "5: scenario 2 with 1514 B frames",
+        "lua",
+        {"scenario": "random", "size": 1514, "ref": "lua-random"},
+    ),
+    (
+        "lua-random-cable",
+        "2 on a virtual cable (software checksums, nobody reads)",
+        "lua",
+        {"scenario": "random", "size": 60, "ports_spec": ("cable",), "ref": "lua-random"},
+    ),
+    (
+        "lua-random-2tasks",
+        "7: scenario 2, one task per null port, 2 ports",
+        "lua",
+        {
+            "scenario": "random",
+            "size": 60,
+            "ports": "0,1",
+            "ports_spec": ("null", "null"),
+            "ref": "lua-random",
+        },
+    ),
 ]
 
 
@@ -200,8 +289,9 @@ def measure(name: str, kind: str, p: dict, seconds: float) -> tuple[float, float
         return testpmd(p["multi"], seconds, p["size"])
     if kind == "c":
         return c_scenario(p["scenario"], seconds, p["size"])
-    return lua_scenario(p["scenario"], seconds, p["size"], p.get("ports", "0"),
-                        p.get("ports_spec", ("null",)))
+    return lua_scenario(
+        p["scenario"], seconds, p["size"], p.get("ports", "0"), p.get("ports_spec", ("null",))
+    )
 
 
 def run(seconds: float, runs: int, only: list[str] | None) -> tuple[dict, list[Result]]:
@@ -220,17 +310,24 @@ def run(seconds: float, runs: int, only: list[str] | None) -> tuple[dict, list[R
             r.cycles.append(cycles)
             r.rss_mib = max(r.rss_mib, rss)
         results[name] = r
-        print(f"  {name:<20} {r.median:8.2f} Mpps" + (f"  ({r.error})" if r.error else ""),
-              file=sys.stderr, flush=True)
+        print(
+            f"  {name:<20} {r.median:8.2f} Mpps" + (f"  ({r.error})" if r.error else ""),
+            file=sys.stderr,
+            flush=True,
+        )
     return machine(), list(results.values())
 
 
 def table(info: dict, results: list[Result]) -> str:
     by = {r.name: r for r in results}
-    lines = [f"CPU: {info['cpu']} ({info['cores']} cores, TSC {int(info['tsc_hz']) / 1e9:.2f} GHz)"
-             f"; DPDK {info['dpdk']}; {info['luajit']}; Python {info['python']}", "",
-             f"| scenario | what | Mpps min / median / max | TSC cycles/pkt | vs reference "
-             f"| peak RSS MiB |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"CPU: {info['cpu']} ({info['cores']} cores, TSC {int(info['tsc_hz']) / 1e9:.2f} GHz)"
+        f"; DPDK {info['dpdk']}; {info['luajit']}; Python {info['python']}",
+        "",
+        "| scenario | what | Mpps min / median / max | TSC cycles/pkt | vs reference "
+        "| peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         if r.error:
             lines.append(f"| {r.name} | {r.what} | failed: {r.error} | | | |")
@@ -239,19 +336,26 @@ def table(info: dict, results: list[Result]) -> str:
         ref = by.get(r.reference or "")
         if ref and ref.median and not ref.error:
             ratio = f"{r.median / ref.median:.2f}x {ref.name}"
-        lines.append(f"| {r.name} | {r.what} | {min(r.mpps):.2f} / {r.median:.2f} / "
-                     f"{max(r.mpps):.2f} | {statistics.median(r.cycles):.1f} | {ratio} "
-                     f"| {r.rss_mib:.0f} |")
+        lines.append(
+            f"| {r.name} | {r.what} | {min(r.mpps):.2f} / {r.median:.2f} / "
+            f"{max(r.mpps):.2f} | {statistics.median(r.cycles):.1f} | {ratio} "
+            f"| {r.rss_mib:.0f} |"
+        )
     extra = []
-    for a, b in (("lua-fixed", "testpmd-fixed"), ("lua-random", "testpmd-multiflow"),
-                 ("lua-heavy", "testpmd-multiflow")):
+    for a, b in (
+        ("lua-fixed", "testpmd-fixed"),
+        ("lua-random", "testpmd-multiflow"),
+        ("lua-heavy", "testpmd-multiflow"),
+    ):
         if a in by and b in by and by[b].median and not by[a].error:
             extra.append(f"{a} / {b} = {by[a].median / by[b].median:.2f}x")
     if "lua-random-2tasks" in by and "lua-random" in by and by["lua-random"].median:
-        extra.append(f"scaling 2 tasks / 1 task = "
-                     f"{by['lua-random-2tasks'].median / by['lua-random'].median:.2f}x "
-                     f"(a {info['cores']}-core machine has {int(info['cores']) - 1} worker "
-                     "core(s): tasks beyond that share a core)")
+        extra.append(
+            f"scaling 2 tasks / 1 task = "
+            f"{by['lua-random-2tasks'].median / by['lua-random'].median:.2f}x "
+            f"(a {info['cores']}-core machine has {int(info['cores']) - 1} worker "
+            "core(s): tasks beyond that share a core)"
+        )
     return "\n".join(lines + [""] + extra)
 
 
@@ -272,15 +376,24 @@ def main(argv: list[str] | None = None) -> int:
         unknown = set(only) - {s[0] for s in SCENARIOS}
         if unknown:
             valid = ", ".join(s[0] for s in SCENARIOS)
-            print(f"moonpy bench: unknown scenario(s) {sorted(unknown)}; valid: {valid}",
-                  file=sys.stderr)
+            print(
+                f"moonpy bench: unknown scenario(s) {sorted(unknown)}; valid: {valid}",
+                file=sys.stderr,
+            )
             return 2
     info, results = run(args.time, args.runs, only)
     print(table(info, results))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": info, "command": " ".join(sys.argv),
-                       "results": [asdict(r) for r in results]}, f, indent=2)
+            json.dump(
+                {
+                    "machine": info,
+                    "command": " ".join(sys.argv),
+                    "results": [asdict(r) for r in results],
+                },
+                f,
+                indent=2,
+            )
     return 0
 
 

@@ -39,61 +39,212 @@ class Case:
 TX = r"\[[^\]]+\] TX.*: [1-9]\d*\.\d\d Mpps"
 RX = r"\[Device: id=\d+\] RX.*: [1-9]\d*\.\d\d Mpps"
 CASES = [
-    Case("libmoon", "examples/hello-world.lua", ["hello"], seconds=0,
-         expect=[r"hello"], note="tasks with arguments"),
-    Case("libmoon", "examples/inter-task-communication.lua", [], seconds=0,
-         expect=[r"(?i)pipe", r"(?i)barrier|lock"], note="pipes, namespaces, lock, barrier"),
-    Case("MoonGen", "examples/l3-tcp-syn-flood.lua", ["0"], ports=["null"],
-         expect=[TX], note="TX to a null sink"),
-    Case("MoonGen", "examples/l2-load-latency.lua", ["0", "1"],
-         expect=[TX, RX, r"Samples: [1-9]"], verdict="HW",
-         note="load + software-timestamp latency on a cable"),
-    Case("MoonGen", "examples/l3-load-latency.lua", ["0", "1"],
-         expect=[TX, RX], verdict="DEG", note="load, ARP and latency on a cable"),
-    Case("MoonGen", "examples/timestamping-tests/timestamps-software.lua", ["0", "1", "1"],
-         expect=[r"\d"], note="software TX/RX timestamps"),
-    Case("MoonGen", "examples/quality-of-service-test.lua", ["0", "1"],
-         expect=[TX], verdict="DEG", note="two rates + counters"),
-    Case("MoonGen", "examples/rate-control-methods.lua", ["0", "1000", "sw", "cbr"],
-         ports=["null"], expect=[TX], note="software rate limiter task"),
-    Case("MoonGen", "examples/device-statistics.lua", ["0", "1"],
-         expect=[TX], verdict="DEG", note="device counters and xstats"),
-    Case("MoonGen", "examples/vxlan-example.lua", ["0", "1", "0", "0"],
-         expect=[TX], note="VXLAN stacks"),
-    Case("MoonGen", "examples/moonsniff/traffic-gen.lua", ["0", "1", "-t", "2"], seconds=0,
-         expect=[TX], note="runtime-limited load"),
-    Case("MoonGen", "examples/dump.lua", ["0"], ports=["pcap,rx={IN},infinite_rx=1"],
-         pcap_in=True, seconds=2, expect=[r"IP4 10\.0\.0\.\d+ > 10\.1\.0\.1"],
-         note="decode and print received packets"),
-    Case("MoonGen", "examples/rx-pkts-distribution.lua", ["0"],
-         ports=["pcap,rx={IN},infinite_rx=1"], pcap_in=True, seconds=3,
-         expect=[r"RX"], note="packet size histogram"),
-    Case("MoonGen", "examples/pcap/replay-pcap.lua", ["0", "{IN}", "-l", "-s", "1"], ports=["null"],
-         pcap_in=True, seconds=3, expect=[TX], note="pcap reader (looping) + stats"),
-    Case("libmoon", "examples/pktgen.lua", ["0"], ports=["null"], expect=[TX],
-         note="libmoon packet generator"),
-    Case("MoonGen", "examples/l2-poisson-load-latency.lua", ["0", "1"], expect=[TX],
-         verdict="HW", note="Poisson load with CRC-gap rate control"),
-    Case("MoonGen", "examples/inter-arrival-times.lua", ["1"],
-         ports=["pcap,rx={IN},infinite_rx=1", "pcap,rx={IN},infinite_rx=1"], pcap_in=True,
-         seconds=3, expect=[r"Samples"], verdict="HW", note="inter-arrival histogram"),
-    Case("MoonGen", "examples/moonsniff/test-dev.lua", ["0", "1"], expect=[RX],
-         note="forwarding device under test"),
-    Case("MoonGen", "examples/netronome-packetgen/packetgen.lua", ["-tx", "0"],
-         ports=["null"], expect=[r"(?i)mpps|packets"], note="own option parser, TSC pacing"),
-    Case("libmoon", "examples/webserver.lua", ["0"], ports=["null"], expect=[TX],
-         note="the web server is not available: warns, load runs"),
-    Case("libmoon", "examples/l2-forward.lua", ["0", "1"],
-         ports=["pcap,rx={IN},infinite_rx=1", "null"], pcap_in=True,
-         expect=[RX, TX], note="forwarding between ports"),
-    Case("libmoon", "examples/reflector.lua", ["0"], ports=["pcap,rx={IN},infinite_rx=1"],
-         pcap_in=True, expect=[RX], note="echo on the same port"),
-    Case("libmoon", "examples/dump-pkts.lua", ["0", "-f", "{OUT}"],
-         ports=["pcap,rx={IN},infinite_rx=1"], pcap_in=True, seconds=2, expect=[RX],
-         note="capture to a pcap file"),
-    Case("libmoon", "examples/filter.lua", ["0", "1", "-u", "319"],
-         ports=["pcap,rx={IN},infinite_rx=1", "null"], pcap_in=True, expect=[RX],
-         note="software UDP-port filter"),
+    Case(
+        "libmoon",
+        "examples/hello-world.lua",
+        ["hello"],
+        seconds=0,
+        expect=[r"hello"],
+        note="tasks with arguments",
+    ),
+    Case(
+        "libmoon",
+        "examples/inter-task-communication.lua",
+        [],
+        seconds=0,
+        expect=[r"(?i)pipe", r"(?i)barrier|lock"],
+        note="pipes, namespaces, lock, barrier",
+    ),
+    Case(
+        "MoonGen",
+        "examples/l3-tcp-syn-flood.lua",
+        ["0"],
+        ports=["null"],
+        expect=[TX],
+        note="TX to a null sink",
+    ),
+    Case(
+        "MoonGen",
+        "examples/l2-load-latency.lua",
+        ["0", "1"],
+        expect=[TX, RX, r"Samples: [1-9]"],
+        verdict="HW",
+        note="load + software-timestamp latency on a cable",
+    ),
+    Case(
+        "MoonGen",
+        "examples/l3-load-latency.lua",
+        ["0", "1"],
+        expect=[TX, RX],
+        verdict="DEG",
+        note="load, ARP and latency on a cable",
+    ),
+    Case(
+        "MoonGen",
+        "examples/timestamping-tests/timestamps-software.lua",
+        ["0", "1", "1"],
+        expect=[r"\d"],
+        note="software TX/RX timestamps",
+    ),
+    Case(
+        "MoonGen",
+        "examples/quality-of-service-test.lua",
+        ["0", "1"],
+        expect=[TX],
+        verdict="DEG",
+        note="two rates + counters",
+    ),
+    Case(
+        "MoonGen",
+        "examples/rate-control-methods.lua",
+        ["0", "1000", "sw", "cbr"],
+        ports=["null"],
+        expect=[TX],
+        note="software rate limiter task",
+    ),
+    Case(
+        "MoonGen",
+        "examples/device-statistics.lua",
+        ["0", "1"],
+        expect=[TX],
+        verdict="DEG",
+        note="device counters and xstats",
+    ),
+    Case(
+        "MoonGen",
+        "examples/vxlan-example.lua",
+        ["0", "1", "0", "0"],
+        expect=[TX],
+        note="VXLAN stacks",
+    ),
+    Case(
+        "MoonGen",
+        "examples/moonsniff/traffic-gen.lua",
+        ["0", "1", "-t", "2"],
+        seconds=0,
+        expect=[TX],
+        note="runtime-limited load",
+    ),
+    Case(
+        "MoonGen",
+        "examples/dump.lua",
+        ["0"],
+        ports=["pcap,rx={IN},infinite_rx=1"],
+        pcap_in=True,
+        seconds=2,
+        expect=[r"IP4 10\.0\.0\.\d+ > 10\.1\.0\.1"],
+        note="decode and print received packets",
+    ),
+    Case(
+        "MoonGen",
+        "examples/rx-pkts-distribution.lua",
+        ["0"],
+        ports=["pcap,rx={IN},infinite_rx=1"],
+        pcap_in=True,
+        seconds=3,
+        expect=[r"RX"],
+        note="packet size histogram",
+    ),
+    Case(
+        "MoonGen",
+        "examples/pcap/replay-pcap.lua",
+        ["0", "{IN}", "-l", "-s", "1"],
+        ports=["null"],
+        pcap_in=True,
+        seconds=3,
+        expect=[TX],
+        note="pcap reader (looping) + stats",
+    ),
+    Case(
+        "libmoon",
+        "examples/pktgen.lua",
+        ["0"],
+        ports=["null"],
+        expect=[TX],
+        note="libmoon packet generator",
+    ),
+    Case(
+        "MoonGen",
+        "examples/l2-poisson-load-latency.lua",
+        ["0", "1"],
+        expect=[TX],
+        verdict="HW",
+        note="Poisson load with CRC-gap rate control",
+    ),
+    Case(
+        "MoonGen",
+        "examples/inter-arrival-times.lua",
+        ["1"],
+        ports=["pcap,rx={IN},infinite_rx=1", "pcap,rx={IN},infinite_rx=1"],
+        pcap_in=True,
+        seconds=3,
+        expect=[r"Samples"],
+        verdict="HW",
+        note="inter-arrival histogram",
+    ),
+    Case(
+        "MoonGen",
+        "examples/moonsniff/test-dev.lua",
+        ["0", "1"],
+        ports=["pcap,rx={IN},infinite_rx=1", "null"],
+        pcap_in=True,
+        expect=[RX],
+        note="forwarding device under test",
+    ),
+    Case(
+        "MoonGen",
+        "examples/netronome-packetgen/packetgen.lua",
+        ["-tx", "0"],
+        ports=["null"],
+        expect=[r"Launching TX slave: 0"],
+        note="own option parser; functions inside its parameter table arrive as nil in "
+        "the task, as in MoonGen",
+    ),
+    Case(
+        "libmoon",
+        "examples/webserver.lua",
+        ["0"],
+        ports=["null"],
+        expect=[TX],
+        note="the web server is not available: warns, load runs",
+    ),
+    Case(
+        "libmoon",
+        "examples/l2-forward.lua",
+        ["0", "1"],
+        ports=["pcap,rx={IN},infinite_rx=1", "null"],
+        pcap_in=True,
+        expect=[RX, TX],
+        note="forwarding between ports",
+    ),
+    Case(
+        "libmoon",
+        "examples/reflector.lua",
+        ["0"],
+        ports=["pcap,rx={IN},infinite_rx=1"],
+        pcap_in=True,
+        expect=[RX],
+        note="echo on the same port",
+    ),
+    Case(
+        "libmoon",
+        "examples/dump-pkts.lua",
+        ["0", "-f", "{OUT}"],
+        ports=["pcap,rx={IN},infinite_rx=1"],
+        pcap_in=True,
+        seconds=2,
+        expect=[RX],
+        note="capture to a pcap file",
+    ),
+    Case(
+        "libmoon",
+        "examples/filter.lua",
+        ["0", "1", "-u", "319"],
+        ports=["pcap,rx={IN},infinite_rx=1", "null"],
+        pcap_in=True,
+        expect=[RX],
+        note="software UDP-port filter",
+    ),
 ]
 
 
@@ -104,11 +255,15 @@ def make_pcap(path: Path) -> None:
     w = PcapWriter(str(path))
     for i in range(60):
         ip_total = 46
-        frame = (bytes.fromhex("020000000002020000000001" "0800")
-                 + bytes([0x45, 0, 0, ip_total, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, i + 1,
-                          10, 1, 0, 1])
-                 + (1000 + i).to_bytes(2, "big") + (319).to_bytes(2, "big")
-                 + (26).to_bytes(2, "big") + b"\0\0" + bytes(18))
+        frame = (
+            bytes.fromhex("0200000000020200000000010800")
+            + bytes([0x45, 0, 0, ip_total, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, i + 1, 10, 1, 0, 1])
+            + (1000 + i).to_bytes(2, "big")
+            + (319).to_bytes(2, "big")
+            + (26).to_bytes(2, "big")
+            + b"\0\0"
+            + bytes(18)
+        )
         w.write(1_700_000_000 + i * 0.001, frame)
     w.close()
 
@@ -130,8 +285,9 @@ def run_case(case: Case, base: Path, workdir: Path) -> tuple[str, str]:
     cmd += [str(script), *[fill(a) for a in case.args]]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=workdir, env=env)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir, env=env
+    )
     try:
         if case.seconds:
             time.sleep(case.seconds)
@@ -183,8 +339,16 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             result, reason = run_case(case, bases[case.repo], Path(tmp))
             ports = " + ".join(p.split(",")[0] for p in case.ports)
-            rows.append((f"{case.repo}/{case.script}", " ".join(case.args), ports,
-                         case.verdict, result, reason or case.note))
+            rows.append(
+                (
+                    f"{case.repo}/{case.script}",
+                    " ".join(case.args),
+                    ports,
+                    case.verdict,
+                    result,
+                    reason or case.note,
+                )
+            )
             print(f"{result:<5} {case.repo}/{case.script}", file=sys.stderr, flush=True)
     print("| script | arguments | ports | upstream on vdevs | moonpy | reason / what it shows |")
     print("|---|---|---|---|---|---|")

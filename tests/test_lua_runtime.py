@@ -31,9 +31,16 @@ def test_unserializable_argument_names_the_argument():
     assert proc.returncode == 1
     assert "[FATAL] Lua error in task master" in proc.stderr
     assert (
-        'tests/lua/bad_argument.lua:4: startTask("victim") argument 2.fn: a function' in proc.stderr
+        'tests/lua/bad_argument.lua:4: startTask("victim") argument 2: a function' in proc.stderr
     )
     assert "Traceback" not in proc.stderr
+
+
+def test_function_nested_in_a_table_arrives_as_nil_with_a_warning():
+    proc = run_moonpy("--no-color", script("nested_function.lua"))
+    assert proc.returncode == 0, proc.stderr
+    assert "TASK SAW true" in proc.stdout
+    assert 'startTask("check") argument 1.cb: a function cannot cross' in proc.stderr
 
 
 def test_syntax_error_shows_file_and_line():

@@ -1,7 +1,7 @@
 local mg = require "moongen"
 
 function master()
-    mg.startTask("victim", 1, { fn = function() end })
+    mg.startTask("victim", 1, function() end)
     mg.waitForTasks()
 end
 

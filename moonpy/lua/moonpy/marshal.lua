@@ -28,7 +28,9 @@ local function describe(v)
     return ok and s or type(v)
 end
 
-local function pack(v, where, seen)
+local warnedDropped = {}
+
+local function pack(v, where, seen, nested)
     local t = type(v)
     if t == "nil" then
         return { k = "nil" }
@@ -53,14 +55,14 @@ local function pack(v, where, seen)
         end
         local arr = {}
         for i = 1, n do
-            arr[i] = pack(v[i], ("%s[%d]"):format(where, i), seen)
+            arr[i] = pack(v[i], ("%s[%d]"):format(where, i), seen, true)
         end
         local hash, m = {}, 0
         for key, val in pairs(v) do
             if not (type(key) == "number" and key >= 1 and key <= n and key == math.floor(key)) then
                 m = m + 1
-                hash[m] = { pack(key, where .. " (a key)", seen),
-                            pack(val, ("%s.%s"):format(where, tostring(key)), seen) }
+                hash[m] = { pack(key, where .. " (a key)", seen, true),
+                            pack(val, ("%s.%s"):format(where, tostring(key)), seen, true) }
             end
         end
         seen[v] = nil
@@ -80,6 +82,15 @@ local function pack(v, where, seen)
         error(("%s: %s is raw cdata, which cannot cross to another task; pass a number, "
             .. "a table, or an object moonpy knows (device, queue, mempool, pipe, barrier, lock)")
             :format(where, describe(v)), 0)
+    elseif nested and (t == "function" or t == "thread" or t == "userdata") then
+        -- inside a table MoonGen's serializer drops these (scripts such as packetgen pass
+        -- tables with functions in them): arrive as nil, and say so once
+        if not warnedDropped[where] then
+            warnedDropped[where] = true
+            io.stderr:write(("[WARN]  %s: a %s cannot cross to another task; it arrives as "
+                .. "nil there (as in MoonGen)\n"):format(where, t))
+        end
+        return { k = "nil" }
     else
         error(("%s: a %s (%s) cannot be passed to another task; pass its name or data instead")
             :format(where, t, describe(v)), 0)
