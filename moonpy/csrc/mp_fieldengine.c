@@ -337,6 +337,74 @@ void mp_fe_offload(struct rte_mbuf **bufs, uint32_t n, uint32_t l4, int ipv4, ui
 
 #define CHUNK 256
 
+/* An op the fused loop handles: a new value per packet into a whole 1/2/4/8-byte field. */
+static inline int fusable(const struct mp_fe_op *op)
+{
+    switch (op->kind) {
+    case MP_FE_RANDOM:
+    case MP_FE_INC:
+    case MP_FE_DEC:
+    case MP_FE_LIST:
+        return op->every <= 1 && op->mask == 0 &&
+               (op->width == 1 || op->width == 2 || op->width == 4 || op->width == 8);
+    case MP_FE_OFFLOAD:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static inline void store_width(uint8_t *p, uint32_t width, uint64_t v)
+{
+    if (width == 4)
+        store32(p, rte_cpu_to_be_32((uint32_t)v));
+    else if (width == 2)
+        store16(p, rte_cpu_to_be_16((uint16_t)v));
+    else if (width == 1)
+        p[0] = (uint8_t)v;
+    else
+        store64(p, rte_cpu_to_be_64(v));
+}
+
+/* The common program (simple variations, then an offload request) in one pass
+ * per packet: each frame is visited once, every op applied while it is hot. */
+static void apply_fused(struct mp_fe_prog *p, struct rte_mbuf **bufs, uint32_t n)
+{
+    uint32_t nops = p->n_ops;
+    struct mp_fe_op *ops = p->ops;
+    uint64_t rng = p->rng;
+    for (uint32_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = bufs[i];
+        uint8_t *d = frame(m);
+        uint32_t len = m->data_len;
+        for (uint32_t k = 0; k < nops; k++) {
+            struct mp_fe_op *op = &ops[k];
+            uint64_t v;
+            switch (op->kind) {
+            case MP_FE_RANDOM:
+                v = rng_range(&rng, op->min, op->max);
+                break;
+            case MP_FE_INC:
+                v = next_inc(op);
+                break;
+            case MP_FE_DEC:
+                v = next_dec(op);
+                break;
+            case MP_FE_LIST:
+                v = op->values[next_index(op)];
+                break;
+            default: /* MP_FE_OFFLOAD */
+                offload_one(m, d, len, op->flags & (MP_FE_F_UDP | MP_FE_F_TCP),
+                            !(op->flags & MP_FE_F_IPV6), op->offset, op->l3_len);
+                continue;
+            }
+            if (likely(op->offset + op->width <= len))
+                store_width(d + op->offset, op->width, v);
+        }
+    }
+    p->rng = rng;
+}
+
 static void apply_chunk(struct mp_fe_prog *p, struct rte_mbuf **bufs, uint32_t n)
 {
     uint8_t *d[CHUNK];
@@ -379,6 +447,13 @@ static void apply_chunk(struct mp_fe_prog *p, struct rte_mbuf **bufs, uint32_t n
 
 void mp_fe_apply(struct mp_fe_prog *p, struct rte_mbuf **bufs, uint32_t n)
 {
+    int fused = p->n_ops > 0;
+    for (uint32_t k = 0; k < p->n_ops && fused; k++)
+        fused = fusable(&p->ops[k]);
+    if (fused) {
+        apply_fused(p, bufs, n);
+        return;
+    }
     for (uint32_t base = 0; base < n; base += CHUNK)
         apply_chunk(p, bufs + base, n - base < CHUNK ? n - base : CHUNK);
 }

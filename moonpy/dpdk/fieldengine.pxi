@@ -278,8 +278,6 @@ cdef class FieldProgram:
     to whole bursts. One program belongs to one sending loop at a time."""
     cdef mp_fe_prog *prog
     cdef list _keep
-    cdef readonly unsigned max_size
-    cdef readonly unsigned min_size
 
     def __cinit__(self, list ops, sizes=None, bint size_random=False, uint64_t seed=0):
         self.prog = <mp_fe_prog *>PyMem_Malloc(sizeof(mp_fe_prog))
@@ -324,8 +322,6 @@ cdef class FieldProgram:
                 raise ValueError("a list op needs its values")
         self.prog.n_ops = len(ops)
         self.prog.rng = seed
-        self.max_size = 0
-        self.min_size = 0
         cdef const uint8_t[:] sz
         if sizes is not None:
             if len(sizes) == 0 or len(sizes) % 2:

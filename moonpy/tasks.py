@@ -1,0 +1,337 @@
+"""Python tasks: threads pinned to a core and registered with DPDK.
+
+    def load(queue):
+        while moonpy.running():
+            ...
+
+    def master(args):
+        moonpy.start_task(load, dev.get_tx_queue(0))
+        moonpy.wait_for_tasks()
+
+A task is an OS thread pinned to its own core and registered with DPDK
+(``rte_thread_register``: an lcore id, per-lcore mempool caches). Arguments are
+passed as they are (same interpreter: no serialization). Batch operations
+(``send``, ``recv``, the field engine) release the GIL, so tasks that spend
+their time there run in parallel; Python code between batches takes the GIL
+and runs one task at a time.
+
+Cores: the first configured core belongs to the master and to shared tasks
+(stats); every other core takes one worker task. More worker tasks than cores
+share cores, with a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moonpy import _dpdk
+from moonpy.errors import MoonpyError, TaskError
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+_STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"])
+_PURELIB = os.path.abspath(sysconfig.get_paths()["purelib"])
+
+
+@dataclass(eq=False)
+class Task:
+    """A running (or finished) task; ``wait()`` returns what its function returned."""
+
+    id: int
+    name: str
+    core: int
+    shared: bool
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    thread: threading.Thread | None = None
+    result: Any = None
+    error: BaseException | None = None
+    exit_code: int | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    manager: TaskManager | None = None
+
+    def wait(self) -> Any:
+        """Wait for the task to end and return its result (``None`` if it failed
+        or did not stop within the grace period after the run stopped)."""
+        stopped: list[float] = []
+        grace = self.manager.grace if self.manager else 3.0
+        while not self.done.wait(0.05):
+            if _give_up(stopped, grace):
+                return None
+        return None if self.error else self.result
+
+    def is_running(self) -> bool:
+        return not self.done.is_set()
+
+    def __repr__(self) -> str:
+        return f"[Task: id={self.id}, core={self.core}, fn={self.name}]"
+
+
+def _give_up(stopped_since: list[float], grace: float) -> bool:
+    """After the run stopped, tasks get ``grace`` seconds to leave their loops."""
+    if _dpdk.running():
+        return False
+    now = time.monotonic()
+    if not stopped_since:
+        stopped_since.append(now)
+    return now - stopped_since[0] > grace
+
+
+class TaskManager:
+    """Starts, tracks and joins the Python tasks of one run."""
+
+    def __init__(
+        self,
+        cores: list[int],
+        grace: float = 3.0,
+        on_failure: Callable[[Task, BaseException], None] | None = None,
+    ) -> None:
+        self.master_core = cores[0]
+        self.workers = list(cores[1:])
+        self.grace = grace
+        self.on_failure = on_failure or _report_failure
+        self.tasks: dict[int, Task] = {}
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._warned = False
+
+    def _pick_core(self, shared: bool, core: int | None) -> int:
+        running = [t for t in self.tasks.values() if not t.done.is_set()]
+        if shared:
+            return self.master_core
+        if core is not None:
+            if any(t.core == core and not t.shared for t in running):
+                raise TaskError(f"requested core {core} is already in use")
+            usable = os.sched_getaffinity(0) | {self.master_core}
+            if core not in usable:
+                raise TaskError(f"core {core} is not available; usable cores: {sorted(usable)}")
+            return core
+        load = {c: 0 for c in self.workers}
+        for t in running:
+            if t.core in load and not t.shared:
+                load[t.core] += 1
+        for c in self.workers:
+            if load[c] == 0:
+                return c
+        candidates = self.workers or [self.master_core]
+        chosen = min(candidates, key=lambda c: load.get(c, 0))
+        if not self._warned:
+            self._warned = True
+            from moonpy.stats import log_warn
+
+            log_warn(
+                f"more tasks than worker cores ({len(self.workers)} worker cores: "
+                f"{self.workers or 'none'}); extra tasks share cores and get a share of "
+                "their time. Use --cores to give moonpy more cores.",
+                file=sys.stderr,
+            )
+        return chosen
+
+    def start(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        *,
+        shared: bool = False,
+        core: int | None = None,
+        name: str | None = None,
+    ) -> Task:
+        if not callable(fn):
+            raise TaskError(f"start_task: the first argument must be a function, got {fn!r}")
+        with self._lock:
+            chosen = self._pick_core(shared, core)
+            task = Task(
+                self._next_id,
+                name or getattr(fn, "__name__", "task"),
+                chosen,
+                shared,
+                fn,
+                args,
+                manager=self,
+            )
+            self._next_id += 1
+            self.tasks[task.id] = task
+        task.thread = threading.Thread(
+            target=self._run, args=(task,), name=f"task-{task.name}", daemon=True
+        )
+        task.thread.start()
+        return task
+
+    def _run(self, task: Task) -> None:
+        registered = False
+        try:
+            try:
+                os.sched_setaffinity(0, {task.core})
+            except OSError:
+                pass
+            _dpdk.register_thread()
+            registered = True
+            task.result = task.fn(*task.args)
+        except SystemExit as e:
+            task.exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            _dpdk.stop()
+        except BaseException as e:
+            task.error = e
+            try:
+                self.on_failure(task, e)
+            finally:
+                _dpdk.stop()
+        finally:
+            if registered:
+                _dpdk.unregister_thread()
+            task.done.set()
+
+    def wait_all(self) -> None:
+        """Wait for every task (those started meanwhile too); after the run
+        stops, give up once the grace period has passed."""
+        stopped: list[float] = []
+        while True:
+            pending = [t for t in list(self.tasks.values()) if not t.done.is_set()]
+            if not pending or _give_up(stopped, self.grace):
+                return
+            pending[0].done.wait(0.05)
+
+    def join(self, grace: float) -> list[Task]:
+        """Wait up to ``grace`` seconds for every task; returns the stuck ones."""
+        deadline = time.monotonic() + grace
+        for t in list(self.tasks.values()):
+            t.done.wait(max(0.0, deadline - time.monotonic()))
+        return [t for t in self.tasks.values() if not t.done.is_set()]
+
+    def failures(self) -> list[Task]:
+        return [t for t in self.tasks.values() if t.error is not None]
+
+
+# ---- error reports: the script's frames only ----------------------------------------
+
+
+def _is_user_frame(filename: str) -> bool:
+    path = os.path.abspath(filename)
+    if path.startswith(_PKG_DIR + os.sep) or filename.startswith("<frozen"):
+        return False
+    return not (path.startswith(_STDLIB + os.sep) or path.startswith(_PURELIB + os.sep))
+
+
+def _short_path(filename: str) -> str:
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if rel.startswith("..") else rel
+
+
+def user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    """The traceback entries of the script (not moonpy's, not the standard library's)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return [f for f in frames if _is_user_frame(f.filename)]
+
+
+def where(exc: BaseException) -> str:
+    """``file:line`` of the innermost script frame of ``exc`` (or ``""``)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{_short_path(exc.filename)}:{exc.lineno}"
+    frames = user_frames(exc)
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f"{_short_path(f.filename)}:{f.lineno}"
+
+
+def format_error(exc: BaseException, task: str = "master", color: bool = False) -> str:
+    """The report of a failed script or task.
+
+    moonpy's own errors (a wrong port, a bad field name, DPDK refusing
+    something) are one line with the script's ``file:line``; other exceptions
+    get a traceback of the script's frames.
+    """
+    head = f"[FATAL] Python error in task {task}"
+    if color:
+        head = f"\033[0;31m{head}\033[0m"
+    if isinstance(exc, SyntaxError):
+        return f"{head}\n{where(exc)}: {type(exc).__name__}: {exc.msg}"
+    if isinstance(exc, (MoonpyError, _dpdk.DpdkError, ValueError, TypeError)) and (
+        not user_frames(exc) or _raised_by_moonpy(exc)
+    ):
+        loc = where(exc)
+        return f"{head}\n{loc + ': ' if loc else ''}{exc}"
+    lines = ["Traceback (most recent call last; script frames only):"]
+    frames = user_frames(exc) or traceback.extract_tb(exc.__traceback__)[-1:]
+    for f in frames:
+        lines.append(f'  File "{_short_path(f.filename)}", line {f.lineno}, in {f.name}')
+        if f.line:
+            lines.append(f"    {f.line.strip()}")
+    lines.extend(traceback.format_exception_only(type(exc), exc)[-1:])
+    return head + "\n" + "\n".join(line.rstrip("\n") for line in lines)
+
+
+def _raised_by_moonpy(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc`` is moonpy's (an API call that refused)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and not _is_user_frame(frames[-1].filename)
+
+
+def _report_failure(task: Task, exc: BaseException) -> None:
+    from moonpy import stats
+
+    print(format_error(exc, task.name, stats.COLOR), file=sys.stderr, flush=True)
+
+
+# ---- the module-level API -----------------------------------------------------------
+
+_manager: TaskManager | None = None
+
+
+def install(manager: TaskManager | None) -> None:
+    """Use ``manager`` for ``start_task`` & co. (``moonpy SCRIPT.py`` does this)."""
+    global _manager
+    _manager = manager
+
+
+def manager() -> TaskManager:
+    """The run's task manager; outside ``moonpy SCRIPT.py`` one is made for the
+    running engine's cores."""
+    global _manager
+    if _manager is None:
+        from moonpy import engine
+
+        _manager = TaskManager(engine.current().cores)
+    return _manager
+
+
+def start_task(fn: Callable[..., Any], *args: Any, core: int | None = None) -> Task:
+    """Run ``fn(*args)`` in a new task on a worker core (or on ``core``)."""
+    return manager().start(fn, args, core=core)
+
+
+def start_shared_task(fn: Callable[..., Any], *args: Any, name: str | None = None) -> Task:
+    """Run ``fn(*args)`` on the master's core (stats, helpers that mostly sleep)."""
+    return manager().start(fn, args, shared=True, name=name)
+
+
+def wait_for_tasks() -> None:
+    """Wait until every task has returned (MoonGen's ``waitForTasks``)."""
+    manager().wait_all()
+
+
+def running(extra: float = 0.0) -> bool:
+    """Whether the run goes on; ``extra`` seconds past a stop still count as
+    running (MoonGen's ``running(ms)`` takes milliseconds: this takes seconds).
+    Reads one C flag: cheap enough for every batch."""
+    return _dpdk.running(extra)
+
+
+def stop() -> None:
+    """Stop the run: every task's ``running()`` turns false."""
+    _dpdk.stop()
+
+
+def set_runtime(seconds: float) -> None:
+    """Stop the run ``seconds`` from now."""
+    _dpdk.set_runtime(seconds)
