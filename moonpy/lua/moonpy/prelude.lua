@@ -4,6 +4,9 @@
 local compat = require "moonpy.compat"
 compat.install(_G)
 
+-- a JIT-inlined math.random: scripts call it per packet
+require("moonpy.random").install()
+
 -- whole lines reach a pipe (the dashboard, a test) as soon as they are printed
 io.stdout:setvbuf("line")
 
@@ -23,3 +26,7 @@ require "dpdk"
 require "device"
 require "memory"
 require "packet"
+-- MoonGen's main loads its timestamping and rate control extensions in every VM
+require "software-timestamps"
+require "crc-ratecontrol"
+require "software-ratecontrol"
