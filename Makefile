@@ -10,7 +10,7 @@ BUILD_INPUTS = setup.py setup.cfg pyproject.toml $(wildcard moonpy/*.pyx moonpy/
 	moonpy/includes/*.pxd moonpy/csrc/*.c moonpy/csrc/*.h)
 RUN_ARGS ?= lua_scripts/udp-load.lua 0 1 --time 10
 
-.PHONY: deps build run test test-lua test-dpdk lint bench compat clean
+.PHONY: deps build run test test-lua test-dpdk lint bench compat fuzz clean
 
 # system packages (idempotent: only when something is missing)
 .deps-stamp:
@@ -46,6 +46,10 @@ test-dpdk: .build-stamp
 
 bench: .build-stamp
 	$(PY) -m moonpy bench --json bench-results.json
+
+# long robustness runs (not in `make test`): 10^6 hostile frames through the RX parsers
+fuzz: .build-stamp
+	$(PY) -m moonpy --plain lua_scripts/fuzz-rx.lua 0 1 -n 1000000 --seed 7
 
 # upstream example scripts, unchanged, from your own checkouts of MoonGen and libmoon
 compat: .build-stamp

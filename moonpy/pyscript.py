@@ -156,6 +156,6 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
         os._exit(code or 1)
     memory.free_all_arrays()
     tasks.install(None)
-    for leak in engine.shutdown():
-        print(f"[WARN]  buffers not returned to their pool: {leak}", file=sys.stderr)
-    return code
+    from moonpy.cli import report_leaks
+
+    return report_leaks(engine.shutdown(), code)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import array
-import sys
+import os
 import time
 
 from moonpy import _dpdk
 from moonpy.bpf import compile_filter
+from moonpy.cli import report_leaks
 from moonpy.config import Config
 from moonpy.engine import Engine
 from moonpy.errors import ConfigError
@@ -97,7 +98,10 @@ def run_replay(engine: Engine, args: argparse.Namespace) -> int:
         _dpdk.set_queue_rate(port.dpdk_id, 0, mbit=args.rate)
     if args.time > 0:
         _dpdk.set_runtime(args.time)
-    sent, secs = _dpdk.replay_frames(
+    # the sending loop runs in this thread: give it a core of its own (the EAL put the
+    # main thread on the first core, which other work shares)
+    os.sched_setaffinity(0, {engine.cores[-1]})
+    sent, secs, late_mean, late_max = _dpdk.replay_frames(
         port.dpdk_id, 0, pool, blob, offsets, lengths, departures, args.loop
     )
     mpps = sent / secs / 1e6 if secs > 0 else 0.0
@@ -105,6 +109,11 @@ def run_replay(engine: Engine, args: argparse.Namespace) -> int:
         f"replayed {sent} frames of {len(lengths)} in {args.file} from port {args.port} in "
         f"{secs:.3f} s ({mpps:.3f} Mpps)"
     )
+    if departures is not None:
+        print(
+            f"file timing: frames left {late_mean:.0f} ns late on average, {late_max:.0f} ns "
+            "at most (TSC at the TX burst against the due time)"
+        )
     return 0
 
 
@@ -177,7 +186,5 @@ def main(command: str, argv: list[str], cfg: Config) -> int:
         code = run_replay(engine, args) if command == "replay" else run_dump(engine, args)
     finally:
         leaks = engine.shutdown()
-    for leak in leaks:
-        print(f"[WARN]  buffers not returned to their pool: {leak}", file=sys.stderr)
     sig = _dpdk.signal_received()
-    return 128 + sig if sig else code
+    return report_leaks(leaks, 128 + sig if sig else code)

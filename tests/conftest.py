@@ -21,6 +21,9 @@ def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("PYTHONWARNINGS", None)
+    # every moonpy run in the suite fails (exit 70) if a mempool did not get all its
+    # buffers back: the leak check of each test's child process
+    env["MOONPY_CHECK_LEAKS"] = "1"
     return env
 
 

@@ -18,10 +18,12 @@
 
 uint64_t mp_replay(uint16_t port, uint16_t queue, struct rte_mempool *pool, const uint8_t *blob,
                    const uint64_t *offs, const uint32_t *lens, const uint64_t *dep, uint32_t n,
-                   uint64_t loops, uint64_t *cycles_out)
+                   uint64_t loops, uint64_t *cycles_out, uint64_t *late_sum,
+                   uint64_t *late_max)
 {
     struct rte_mbuf *bufs[REPLAY_BURST];
     uint64_t sent = 0, start = rte_rdtsc();
+    *late_sum = *late_max = 0;
     for (uint64_t loop = 0; (loops == 0 || loop < loops) && n; loop++) {
         uint64_t base = rte_rdtsc();
         for (uint32_t i = 0; i < n;) {
@@ -43,6 +45,14 @@ uint64_t mp_replay(uint16_t port, uint16_t queue, struct rte_mempool *pool, cons
                 memcpy(rte_pktmbuf_mtod(m, uint8_t *), blob + offs[i + j], len);
                 m->pkt_len = len;
                 m->data_len = (uint16_t)len;
+            }
+            if (dep) {
+                /* how late the frame left against its due time (file timing mode) */
+                uint64_t now = rte_rdtsc(), due = base + dep[i];
+                uint64_t late = now > due ? now - due : 0;
+                *late_sum += late;
+                if (late > *late_max)
+                    *late_max = late;
             }
             sent += mp_send_all(port, queue, bufs, k);
             i += k;

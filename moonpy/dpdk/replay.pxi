@@ -3,7 +3,8 @@
 cdef extern from "mp_replay.h" nogil:
     uint64_t mp_replay(uint16_t port, uint16_t queue, rte_mempool *pool, const uint8_t *blob,
                        const uint64_t *offs, const uint32_t *lens, const uint64_t *dep,
-                       uint32_t n, uint64_t loops, uint64_t *cycles_out)
+                       uint32_t n, uint64_t loops, uint64_t *cycles_out,
+                       uint64_t *late_sum, uint64_t *late_max)
 
 
 def replay_frames(int port, int queue, Mempool pool, const uint8_t[:] blob,
@@ -12,7 +13,8 @@ def replay_frames(int port, int queue, Mempool pool, const uint8_t[:] blob,
     """Send ``len(lengths)`` frames from ``blob`` ``loops`` times (0: until stopped).
 
     ``departures`` (TSC cycles after the start of each loop, or None for as fast as
-    possible) gives each frame its departure time. Returns ``(sent, seconds)``.
+    possible) gives each frame its departure time. Returns ``(sent, seconds,
+    mean_late_ns, max_late_ns)``: how late frames left against their due time.
     """
     cdef uint32_t n = lengths.shape[0]
     if offsets.shape[0] != n:
@@ -26,13 +28,15 @@ def replay_frames(int port, int queue, Mempool pool, const uint8_t[:] blob,
         if n:
             dep_ptr = &dep[0]
     pool._check()
-    cdef uint64_t cycles = 0, sent = 0
+    cdef uint64_t cycles = 0, sent = 0, late_sum = 0, late_max = 0
     if n == 0:
-        return 0, 0.0
+        return 0, 0.0, 0.0, 0.0
     with nogil:
         sent = mp_replay(<uint16_t>port, <uint16_t>queue, pool.pool, &blob[0], &offsets[0],
-                         &lengths[0], dep_ptr, n, loops, &cycles)
-    return sent, cycles / <double>rte_get_tsc_hz()
+                         &lengths[0], dep_ptr, n, loops, &cycles, &late_sum, &late_max)
+    cdef double ns = 1e9 / <double>rte_get_tsc_hz()
+    return (sent, cycles / <double>rte_get_tsc_hz(), late_sum * ns / max(sent, 1),
+            late_max * ns)
 
 
 def recv_frames(int port, int queue, unsigned max_frames=64) -> list:

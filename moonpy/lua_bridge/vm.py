@@ -49,8 +49,13 @@ def mbuf_cdef(layout: dict[str, tuple[int, int, str]]) -> str:
 
 
 _CDEF_CACHE: dict[str, str] = {}
-_GLOBAL_LIBS = ("librte_ethdev.so.23", "librte_mbuf.so.23", "librte_mempool.so.23",
-                "librte_ring.so.23", "librte_eal.so.23")
+_GLOBAL_LIBS = (
+    "librte_ethdev.so.23",
+    "librte_mbuf.so.23",
+    "librte_mempool.so.23",
+    "librte_ring.so.23",
+    "librte_eal.so.23",
+)
 
 
 def expose_dpdk_symbols() -> None:

@@ -236,6 +236,9 @@ end
 
 --- Parse the options area into a list of { type=, offset=, byte={...} } (error entries have
 --- type -1 and a message in `error`).
+-- the lengths MSS, window scale and timestamp options must have
+local OPTION_LENGTHS = { [2] = 4, [3] = 3, [8] = 10 }
+
 function tcpHeader:getOptions(offset, len)
 	offset = offset or 0
 	len = len or self:getVariableLength()
@@ -255,9 +258,14 @@ function tcpHeader:getOptions(offset, len)
 		elseif code == tcp.option.nop then
 			offset = offset + 1
 		else
-			local optLen = opts[offset + 1]
-			if optLen < 2 then
-				optLen = 2
+			-- received options are hostile: a length that is missing, too short, past the
+			-- header, or wrong for a known kind makes an error entry and ends the walk
+			local optLen = offset + 1 < stop and opts[offset + 1] or 0
+			local want = OPTION_LENGTHS[code]
+			if optLen < 2 or offset + optLen > stop or (want and optLen ~= want) then
+				entry.type = tcp.option.err
+				entry.error = format("bad option %d length %d", code, optLen)
+				break
 			end
 			local bytes = {}
 			for i = 1, optLen - 2 do
