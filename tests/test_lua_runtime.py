@@ -30,9 +30,7 @@ def test_unserializable_argument_names_the_argument():
     proc = run_moonpy("--no-color", script("bad_argument.lua"))
     assert proc.returncode == 1
     assert "[FATAL] Lua error in task master" in proc.stderr
-    assert (
-        'tests/lua/bad_argument.lua:4: startTask("victim") argument 2: a function' in proc.stderr
-    )
+    assert 'tests/lua/bad_argument.lua:4: startTask("victim") argument 2: a function' in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

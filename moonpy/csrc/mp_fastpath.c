@@ -284,8 +284,11 @@ struct pace_state {
     uint64_t pkts;
     uint64_t bytes;
     uint64_t last_return; /* when the last paced call returned to the application */
+    uint64_t last_dep;    /* actual departure TSC of the previous frame (0: none yet) */
+    uint64_t last_gap;    /* its ideal gap to the frame after it, in cycles */
+    uint64_t last_ideal;  /* send_delayed: the previous frame's ideal departure */
     int32_t stamp_off;    /* departure TSC written at stamp_off - 1; 0 = off */
-    uint32_t _pad;
+    uint32_t catching;    /* smooth catch-up in progress */
 } __rte_cache_aligned;
 
 static struct pace_state pace[MP_MAX_PORTS * MP_MAX_QUEUES];
@@ -305,6 +308,39 @@ static inline int pace_restart(const struct pace_state *ps, uint64_t now, uint64
     if (next == 0 || now <= next)
         return next == 0;
     return now - ps->last_return > hz / PACE_IDLE_DIV || now - next > hz / PACE_CATCHUP_DIV;
+}
+
+/* Catch-up after a late departure (the thread was preempted, an interrupt, or the
+ * application needed longer than one gap between two calls). Late by less than one gap, the
+ * next frame keeps its time (one short gap). Late by a gap or more, a burst of back-to-back
+ * frames would follow; instead each following gap shrinks by at most a quarter of itself and
+ * at most 200 ns until the schedule is met again (smooth catch-up). More than 50 us behind,
+ * the excess leaves at once, so the rate still holds. Returns when a frame whose ideal
+ * departure is `ideal`, `gap` cycles after the previous frame's, leaves. */
+static uint64_t catchup_max_shrink; /* cycles (200 ns), set on first use */
+static uint64_t catchup_max_behind; /* cycles (50 us) */
+
+static inline void catchup_init(void)
+{
+    if (unlikely(catchup_max_shrink == 0)) {
+        uint64_t hz = rte_get_tsc_hz();
+        catchup_max_behind = hz / 20000;
+        catchup_max_shrink = RTE_MAX(hz / 5000000, (uint64_t)1);
+    }
+}
+
+static inline uint64_t pace_target(struct pace_state *ps, uint64_t ideal, uint64_t gap)
+{
+    if (ps->last_dep == 0 || (ps->last_dep < ideal && !ps->catching)) {
+        ps->catching = 0;
+        return ideal;
+    }
+    uint64_t t = ps->last_dep + gap - RTE_MIN(gap / 4, catchup_max_shrink);
+    ps->catching = t > ideal;
+    if (t <= ideal)
+        return ideal;
+    uint64_t cap = ideal + catchup_max_behind;
+    return t < cap ? t : cap;
 }
 
 static inline uint64_t depart_tsc(const struct pace_state *ps, struct rte_mbuf *m)
@@ -356,8 +392,8 @@ static inline int wait_until(uint64_t when)
 
 /* Software pacing (setRate): one frame at a time at its departure time (busy-wait on the
  * TSC, never sleep), so the gaps on the wire follow the target rate. Departures follow an
- * exact schedule (fractions of a cycle carried over); late frames catch up, see
- * pace_restart for when the schedule starts over instead. */
+ * exact schedule (fractions of a cycle carried over); late frames catch up smoothly
+ * (pace_target), see pace_restart for when the schedule starts over instead. */
 static uint32_t send_paced(uint16_t port, uint16_t queue, struct mp_pacer *pc,
                            struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t n)
 {
@@ -369,15 +405,17 @@ static uint32_t send_paced(uint16_t port, uint16_t queue, struct mp_pacer *pc,
         ps->pkts = 0;
         ps->bytes = 0;
     }
+    catchup_init();
     uint64_t now = rte_rdtsc();
     if (pace_restart(ps, now, pc->next_tsc)) {
         pc->next_tsc = now;
         ps->carry = 0;
+        ps->last_dep = 0;
     }
     for (uint32_t i = 0; i < n; i++) {
         struct rte_mbuf *m = bufs[i];
         uint32_t len = m->pkt_len;
-        if (!wait_until(pc->next_tsc))
+        if (!wait_until(pace_target(ps, pc->next_tsc, ps->last_gap)))
             goto out;
         uint64_t tsc = depart_tsc(ps, m);
         if (!tx_one(port, queue, st, m))
@@ -389,6 +427,8 @@ static uint32_t send_paced(uint16_t port, uint16_t queue, struct mp_pacer *pc,
         uint64_t whole = (uint64_t)step;
         ps->carry = step - (double)whole;
         pc->next_tsc += whole;
+        ps->last_dep = tsc;
+        ps->last_gap = whole;
     }
 out:
     ps->last_return = rte_rdtsc();
@@ -501,8 +541,8 @@ static uint64_t mp_send_ts(uint16_t port, uint16_t queue, struct rte_mbuf *m, in
 /* MoonGen's sendWithDelay (CRC-gap rate control) emulated in time. On the wire, frame i
  * starts when the wire is free (end of frame i-1: its length + 4 B CRC + 20 B preamble,
  * SFD and IFG) plus udata64(i) byte times of filler. Instead of filler frames the TSC is
- * waited out. A frame that is late leaves as soon as possible and the following ones keep
- * the schedule; the schedule restarts as in send_paced (pace_restart). */
+ * waited out. Late frames catch up smoothly (pace_target); the schedule restarts as in
+ * send_paced (pace_restart). */
 static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n,
                                 double cycles_per_byte)
 {
@@ -512,12 +552,14 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
     uint64_t bytes = 0;
     if (port_flags[port] & MP_PORT_SW_CSUM)
         mp_sw_checksums(bufs, n);
+    catchup_init();
     uint64_t now = rte_rdtsc();
     uint64_t start = ps->wire_next;
     double carry = ps->wire_carry;
     if (pace_restart(ps, now, start)) {
         start = now; /* idle wire: the first gap starts now */
         carry = 0;
+        ps->last_dep = 0;
     }
     for (uint32_t i = 0; i < n; i++) {
         struct rte_mbuf *m = bufs[i];
@@ -526,12 +568,15 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
         uint64_t whole = (uint64_t)t;
         carry = t - (double)whole;
         uint64_t dep = start + whole;
-        if (!wait_until(dep))
+        uint64_t target = ps->last_dep ? pace_target(ps, dep, dep - ps->last_ideal) : dep;
+        if (!wait_until(target))
             goto out;
         uint64_t tsc = depart_tsc(ps, m);
         if (!tx_one(port, queue, st, m))
             goto out;
         pace_account(ps, tsc, len);
+        ps->last_dep = tsc;
+        ps->last_ideal = dep;
         sent++;
         bytes += len;
         t = carry + (double)(len + 24) * cycles_per_byte;
@@ -588,6 +633,8 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
     uint32_t idle = 0;
     ps->pkts = 0; /* the achieved rate of this limiter run */
     ps->bytes = 0;
+    ps->last_dep = 0;
+    catchup_init();
     while (limiter_running(ctl)) {
         uint32_t nb = rte_ring_dequeue_burst(ring, (void **)bufs, LIMITER_BATCH, NULL);
         if (nb == 0) {
@@ -602,17 +649,19 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
         if (pace_restart(ps, now, next)) {
             next = now;
             carry = 0;
+            ps->last_dep = 0;
         }
         uint32_t i = 0;
         for (; i < nb; i++) {
             struct rte_mbuf *m = bufs[i];
             uint32_t len = m->pkt_len;
-            if (!wait_until(next))
+            if (!wait_until(pace_target(ps, next, ps->last_gap)))
                 break;
             uint64_t tsc = depart_tsc(ps, m);
             if (!tx_one(port, queue, st, m))
                 break;
             pace_account(ps, tsc, len);
+            ps->last_dep = tsc;
             st->pkts++;
             st->bytes += len;
             double gap;
@@ -629,6 +678,7 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             uint64_t whole = (uint64_t)gap;
             carry = gap - (double)whole;
             next += whole;
+            ps->last_gap = whole;
         }
         ps->last_return = rte_rdtsc(); /* the ring ran dry from here on: idle */
         __atomic_fetch_add(&ctl[0], i, __ATOMIC_RELAXED);

@@ -301,4 +301,132 @@ function histogram:__serialize()
 	return code, true
 end
 
+-- ---- timestamp source and JSON (timing, issue 6) ----------------------------------------
+-- Convention: `hist.source` names where the samples' timestamps came from ("software
+-- timestamps (TSC)", "hardware timestamps (IEEE 1588)") and `hist.resolution` is their
+-- resolution in ns. A timestamper sets them with timestamper:label(hist); histograms without
+-- their own fall back to histogram.defaultSource, which the last timestamper created in this
+-- VM sets ({source =, resolution =}).
+
+--- Set the timestamp source (a string) and its resolution (ns) of this histogram.
+function histogram:setSource(source, resolution)
+	self.source = source
+	self.resolution = resolution
+	return self
+end
+
+--- The timestamp source and resolution (ns) of this histogram, or nil when unknown.
+function histogram:getSource()
+	if self.source then
+		return self.source, self.resolution
+	end
+	local d = histogram.defaultSource
+	if type(d) == "table" and d.source then
+		return d.source, d.resolution
+	end
+	return nil
+end
+
+--- "Timestamps: <source>, resolution <r> ns" (nil when the source is unknown).
+function histogram:sourceLine()
+	local source, resolution = self:getSource()
+	if not source then
+		return nil
+	end
+	if resolution then
+		return ("Timestamps: %s, resolution %.1f ns"):format(source, resolution)
+	end
+	return ("Timestamps: %s"):format(source)
+end
+
+local function jsonString(s)
+	return '"' .. s:gsub('[%c"\\]', function(c)
+		local named = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t" }
+		return named[c] or ("\\u%04x"):format(c:byte())
+	end) .. '"'
+end
+
+local function jsonValue(v, out)
+	local t = type(v)
+	if t == "nil" then
+		out[#out + 1] = "null"
+	elseif t == "boolean" then
+		out[#out + 1] = tostring(v)
+	elseif t == "number" then
+		if v ~= v or v == math.huge or v == -math.huge then
+			out[#out + 1] = "null"
+		elseif v == math.floor(v) and math.abs(v) < 2 ^ 53 then
+			out[#out + 1] = ("%d"):format(v)
+		else
+			out[#out + 1] = ("%.17g"):format(v)
+		end
+	elseif t == "string" then
+		out[#out + 1] = jsonString(v)
+	elseif t == "table" then
+		local n = 0
+		for k in pairs(v) do
+			if type(k) ~= "number" then
+				n = -1
+				break
+			end
+			n = math.max(n, k)
+		end
+		if n >= 0 and (n > 0 or next(v) == nil) then
+			out[#out + 1] = "["
+			for i = 1, n do
+				if i > 1 then
+					out[#out + 1] = ","
+				end
+				jsonValue(v[i], out)
+			end
+			out[#out + 1] = "]"
+		else
+			local keys = {}
+			for k in pairs(v) do
+				keys[#keys + 1] = tostring(k)
+			end
+			table.sort(keys)
+			out[#out + 1] = "{"
+			for i, k in ipairs(keys) do
+				if i > 1 then
+					out[#out + 1] = ","
+				end
+				out[#out + 1] = jsonString(k) .. ":"
+				local val = v[k]
+				if val == nil then
+					val = v[tonumber(k)]
+				end
+				jsonValue(val, out)
+			end
+			out[#out + 1] = "}"
+		end
+	else
+		out[#out + 1] = jsonString(tostring(v))
+	end
+end
+
+--- Every statistic (toTable()) plus the timestamp source and resolution, as JSON text.
+function histogram:toJson()
+	local t = self:toTable()
+	t.unit = "ns"
+	t.source, t.resolution = self:getSource()
+	local out = {}
+	jsonValue(t, out)
+	return table.concat(out)
+end
+
+--- Save toJson() to a file name or an open handle.
+function histogram:saveJson(file)
+	local handle, mustClose = file, false
+	if type(file) ~= "userdata" then
+		require("log"):info("Saving histogram to '%s'", file)
+		handle = assert(io.open(file, "w+"))
+		mustClose = true
+	end
+	handle:write(self:toJson(), "\n")
+	if mustClose then
+		handle:close()
+	end
+end
+
 return histogram

@@ -1,0 +1,289 @@
+"""Pacing quality of moonpy's software rate control on a virtual cable (issue 6).
+
+    python benchmarks/pacing.py                      # the table in docs/timing.md
+    python benchmarks/pacing.py --time 5 --json out.json
+
+Each run is one ``moonpy benchmarks/pacing.lua`` child: a task sends 60-byte frames from
+port 0 of the default cable, paced by ``setRateMpps`` (CBR) or by ``sendWithDelay`` with
+``poissonDelay`` gaps (Poisson); the pacer writes each frame's departure TSC into it right
+before the frame's own single-frame TX burst. The master receives on port 1 and takes the
+RX TSC right after each RX burst (frames of one burst share it). For each rate this prints
+the achieved rate error and the share of inter-departure (TX) and inter-arrival (RX) gaps
+within +-64/128/256/512 ns of the target - MoonGen's published table - and for Poisson a
+Kolmogorov-Smirnov test of the departure gaps against the exponential distribution.
+
+This is a benchmark, not a test: numbers depend on the machine and on what else runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+TOLERANCES_NS = (64, 128, 256, 512)
+QUIET_WAIT = 600.0  # seconds to wait for an idle machine before each run
+ATTEMPTS = 3  # runs per row; the one least disturbed by other processes is kept
+RECORD = np.dtype([("seq", "<u4"), ("pad", "<u4"), ("tx", "<u8"), ("rx", "<u8")])
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(idle, total) jiffies of all CPUs."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])
+
+
+def wait_quiet(max_wait: float, idle_pct: float = 95.0) -> float:
+    """Wait (up to max_wait s) until the machine was idle_pct % idle for 2 s; returns it."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        i0, t0 = cpu_ticks()
+        time.sleep(2)
+        i1, t1 = cpu_ticks()
+        idle = 100.0 * (i1 - i0) / max(t1 - t0, 1)
+        if idle >= idle_pct or time.monotonic() >= deadline:
+            return idle
+
+
+def run_child(mode: str, mpps: float, seconds: float, size: int, out: Path) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, "-m", "moonpy", "--no-color", "benchmarks/pacing.lua"]
+    cmd += ["--mode", mode, "--mpps", str(mpps), "--time", str(seconds)]
+    cmd += ["--size", str(size), "--out", str(out)]
+    best: dict | None = None
+    for _ in range(ATTEMPTS):
+        wait_quiet(QUIET_WAIT)
+        idle0, total0 = cpu_ticks()
+        own0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=seconds + 120
+        )
+        idle1, total1 = cpu_ticks()
+        own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
+        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1]
+        meta = json.loads(line)
+        # CPU time of everything else while the run lasted, in % of one CPU
+        busy = (total1 - total0 - (idle1 - idle0)) / os.sysconf("SC_CLK_TCK")
+        own = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
+        wall = (total1 - total0) / os.sysconf("SC_CLK_TCK") / (os.cpu_count() or 1)
+        meta["others_pct"] = max(busy - own, 0.0) / max(wall, 1e-9) * 100
+        if best is None or meta["others_pct"] < best["others_pct"]:
+            best = meta
+            if out.exists():
+                out.replace(out.with_suffix(".best"))
+        if best["others_pct"] < 5:
+            break
+    assert best is not None
+    out.with_suffix(".best").replace(out)
+    return best
+
+
+def neighbour_gaps(recs: np.ndarray, hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """TX and RX gaps (ns) between frames the receiver saw as consecutive numbers (CBR frames
+    are not numbered: every pair of received neighbours counts, a loss makes a double gap)."""
+    seq = recs["seq"].astype(np.int64)
+    ok = np.diff(seq) == 1 if seq.any() else np.ones(len(seq) - 1, dtype=bool)
+    tx = np.diff(recs["tx"].astype(np.int64))[ok] * 1e9 / hz
+    rx = np.diff(recs["rx"].astype(np.int64))[ok] * 1e9 / hz
+    return tx, rx
+
+
+def shares(gaps: np.ndarray, target: float) -> list[float]:
+    err = np.abs(gaps - target)
+    return [float(np.mean(err <= t)) * 100 for t in TOLERANCES_NS]
+
+
+def rate_error(meta: dict) -> float:
+    """Achieved (pacer departures) against target rate, in percent."""
+    secs = (meta["pacer_last"] - meta["pacer_first"]) / meta["hz"]
+    achieved = (meta["pacer_frames"] - 1) / secs / 1e6
+    return (achieved / meta["mpps"] - 1) * 100
+
+
+def ks_exponential(x: np.ndarray, mean: float) -> tuple[float, float, str]:
+    """One-sample KS test of x against Exp(mean): statistic, p-value, implementation."""
+    try:
+        from scipy import stats
+
+        res = stats.kstest(x, "expon", args=(0, mean))
+        return float(res.statistic), float(res.pvalue), f"scipy {stats.__name__}.kstest"
+    except ImportError:
+        pass
+    xs = np.sort(x)
+    n = len(xs)
+    cdf = 1 - np.exp(-xs / mean)
+    d = float(max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n)))
+    # asymptotic Kolmogorov distribution
+    lam = (math.sqrt(n) + 0.12 + 0.11 / math.sqrt(n)) * d
+    p = 2 * sum((-1) ** (k - 1) * math.exp(-2 * k * k * lam * lam) for k in range(1, 101))
+    return d, min(max(p, 0.0), 1.0), "own KS statistic (asymptotic p)"
+
+
+def machine_note() -> str:
+    load = os.getloadavg()
+    busy = []
+    try:
+        out = subprocess.run(
+            ["ps", "-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for line in out.splitlines()[:6]:
+            pcpu, _, comm = line.strip().partition(" ")
+            if float(pcpu) >= 5:
+                busy.append(f"{comm.strip()} {pcpu}%")
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        pass
+    return (
+        f"{os.cpu_count()} CPUs, load average {load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}; "
+        f"busy at start: {', '.join(busy) or 'nothing above 5 %'}"
+    )
+
+
+def cbr_result(meta: dict, recs: np.ndarray) -> dict:
+    tx, rx = neighbour_gaps(recs, meta["hz"])
+    target = 1e3 / meta["mpps"]
+    return {
+        "mode": meta["mode"],
+        "mpps": meta["mpps"],
+        "rate_error_pct": rate_error(meta),
+        "gaps": len(tx),
+        "tx_within_pct": shares(tx, target),
+        "rx_within_pct": shares(rx, target),
+        "rx_same_burst_pct": float(np.mean(rx == 0)) * 100,
+        "received_pct": meta["received"] / max(meta["sent"], 1) * 100,
+        "others_pct": meta["others_pct"],
+    }
+
+
+def poisson_result(meta: dict, recs: np.ndarray, size: int) -> dict:
+    tx, _ = neighbour_gaps(recs, meta["hz"])
+    wire = (size + 24) * 0.8  # ns at the cable's 10 Gbit/s
+    mean = 1e3 / meta["mpps"] - wire  # exponential part of the inter-departure time
+    d, p, impl = ks_exponential(tx - wire, mean)
+    return {
+        "mode": meta["mode"],
+        "mpps": meta["mpps"],
+        "rate_error_pct": rate_error(meta),
+        "gaps": len(tx),
+        "mean_gap_ns": float(np.mean(tx)),
+        "expected_gap_ns": mean + wire,
+        "ks_d": d,
+        "ks_p": p,
+        "ks_impl": impl,
+        "received_pct": meta["received"] / max(meta["sent"], 1) * 100,
+        "others_pct": meta["others_pct"],
+    }
+
+
+NAMES = {
+    "cbr": "setRate",
+    "limiter-cbr": 'limiter task "cbr"',
+    "poisson": "sendWithDelay + poissonDelay",
+    "limiter-poisson": 'limiter task "poisson"',
+}
+CBR_MODES = ("cbr", "limiter-cbr")
+
+
+def print_tables(results: list[dict], cmd: str, note: str) -> None:
+    print(f"command: {cmd}")
+    print(f"machine: {note}")
+    print()
+    print(
+        "| CBR | rate | rate error | gaps | measured at | "
+        + " | ".join(f"+-{t} ns" for t in TOLERANCES_NS)
+        + " |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        if r["mode"] not in CBR_MODES:
+            continue
+        for side in ("tx", "rx"):
+            w = r[f"{side}_within_pct"]
+            label = "TX (departure TSC)" if side == "tx" else "RX (arrival TSC)"
+            print(
+                f"| {NAMES[r['mode']]} | {r['mpps'] * 1000:g} kpps | {r['rate_error_pct']:+.3f} % "
+                f"| {r['gaps']} | {label} | " + " | ".join(f"{v:.2f} %" for v in w) + " |"
+            )
+    print()
+    print("| Poisson | mean rate | rate error | gaps | mean gap (expected) | KS D | KS p |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        if r["mode"] in CBR_MODES:
+            continue
+        print(
+            f"| {NAMES[r['mode']]} | {r['mpps'] * 1000:g} kpps | "
+            f"{r['rate_error_pct']:+.3f} % | {r['gaps']} | {r['mean_gap_ns']:.1f} ns "
+            f"({r['expected_gap_ns']:.1f} ns) | {r['ks_d']:.5f} | {r['ks_p']:.3g} |"
+        )
+    print()
+    for r in results:
+        name = NAMES[r["mode"]]
+        if r["mode"] in CBR_MODES:
+            extra = f", {r['rx_same_burst_pct']:.1f} % of RX gaps 0 (one RX burst)"
+        else:
+            extra = f", KS by {r['ks_impl']}"
+        print(
+            f"- {name} {r['mpps'] * 1000:g} kpps: {r['received_pct']:.1f} % of frames "
+            f"received{extra}; other processes used {r['others_pct']:.1f} % of a CPU "
+            "during the run"
+        )
+
+
+def main() -> int:
+    global QUIET_WAIT
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--time", type=float, default=2.0, help="seconds per run")
+    ap.add_argument("--rates", default="0.1,0.5,1", help="CBR (setRate) rates in Mpps")
+    ap.add_argument("--limiter-cbr", default="0.5,1", help="CBR (limiter task) in Mpps")
+    ap.add_argument("--poisson", default="0.1,0.5", help="Poisson (sendWithDelay) in Mpps")
+    ap.add_argument("--limiter", default="0.1,0.5", help="Poisson (limiter task) in Mpps")
+    ap.add_argument("--size", type=int, default=60)
+    ap.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=QUIET_WAIT,
+        help="seconds to wait for an idle machine before each run",
+    )
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+    QUIET_WAIT = args.quiet_wait
+
+    def rates(text: str) -> list[float]:
+        return [float(r) for r in text.split(",") if r]
+
+    note = machine_note()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run.bin"
+        for mode, text in (("cbr", args.rates), ("limiter-cbr", args.limiter_cbr)):
+            for mpps in rates(text):
+                meta = run_child(mode, mpps, args.time, args.size, out)
+                results.append(cbr_result(meta, np.fromfile(out, dtype=RECORD)))
+        for mode, text in (("poisson", args.poisson), ("limiter-poisson", args.limiter)):
+            for mpps in rates(text):
+                meta = run_child(mode, mpps, args.time, args.size, out)
+                results.append(poisson_result(meta, np.fromfile(out, dtype=RECORD), args.size))
+    cmd = " ".join(["python benchmarks/pacing.py", *sys.argv[1:]])
+    print_tables(results, cmd, note)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": note, "results": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Timestamps, latency and rate control on a virtual cable (issue 6).
+
+Tolerances are chosen for a noisy 2-core machine: averages over many frames, never an
+absolute speed; a software timestamp's tail may be long (preemption), its sign and order
+may not."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from conftest import LUA_SCRIPTS, ROOT, TEST_SCRIPTS, run_moonpy
+
+pytestmark = pytest.mark.dpdk
+
+
+def script(name: str) -> str:
+    return str((TEST_SCRIPTS / name).relative_to(ROOT))
+
+
+def last_json(stdout: str) -> dict:
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
+    assert lines, f"no JSON line in:\n{stdout}"
+    return json.loads(lines[-1])
+
+
+def test_software_timestamps_on_a_cable_are_positive_ordered_and_printed(tmp_path: Path):
+    out = tmp_path / "hist.json"
+    proc = run_moonpy(
+        "--no-color", script("ts_timestamps.lua"), "--samples", "1000", "--json", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    res = last_json(proc.stdout)
+    for kind in ("l2", "udp"):
+        r = res[kind]
+        assert r["samples"] + r["lost"] == 1000
+        assert r["lost"] <= 10  # a cable loses nothing; allow a stray preemption
+        assert r["min"] > 0  # compensation never makes a latency negative
+        assert r["p50"] < 100_000  # single frames on an idle cable: well under 100 us
+        assert r["source"] == "software timestamps (TSC)"
+        assert 0 < r["resolution"] < 1000
+    sw = res["sw"]
+    assert sw["frames"] == 1000
+    assert sw["nonpositive"] == 0 and sw["unordered"] == 0
+    # the distribution is printed with its source, and saved as JSON
+    assert "[L2 timestamper] Samples: " in proc.stdout
+    assert "Timestamps: software timestamps (TSC), resolution " in proc.stdout
+    assert "p50 " in proc.stdout and "p99.9 " in proc.stdout
+    saved = json.loads(out.read_text())
+    assert saved["source"] == "software timestamps (TSC)"
+    assert saved["samples"] == res["l2"]["samples"]
+    assert saved["unit"] == "ns" and saved["percentiles"]["p50"] > 0
+
+
+def test_lost_timestamp_packet_gives_nil_not_a_hang():
+    start = time.monotonic()
+    proc = run_moonpy("--no-color", script("ts_lost.lua"), timeout=60)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert time.monotonic() - start < 45
+    res = last_json(proc.stdout)
+    assert res["lost_nil"] == 20
+    assert res["lost_worst_s"] < 1.0  # maxWait is 5 ms; generous for preemption
+    assert res["wrong_seq"] is True and res["wrong_seen"] >= 1
+    assert res["ok"] is True
+    assert res["stopped"] is True and res["stopped_s"] < 5.0  # stop ends a 10 s wait
+
+
+@pytest.mark.parametrize(("mpps", "size"), [(0.05, 60), (0.02, 1000)])
+def test_set_rate_on_a_cable_achieves_the_target(mpps: float, size: int):
+    proc = run_moonpy("--no-color", script("ts_rate.lua"), "--mpps", str(mpps), "--size", str(size))
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "paced in software" in proc.stdout + proc.stderr  # never a silent full-speed run
+    res = last_json(proc.stdout)
+    assert res["departure_mpps"] == pytest.approx(mpps, rel=0.05)
+    assert res["counted_mpps"] == pytest.approx(mpps, rel=0.05)
+
+
+def test_send_with_delay_gaps_follow_the_byte_times_on_average():
+    proc = run_moonpy("--no-color", script("ts_delay.lua"), "--delay", "10000", "--frames", "20000")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "sendWithDelay emulated in software" in proc.stdout
+    res = last_json(proc.stdout)
+    assert res["frames"] == 20000
+    expected = (60 + 24 + 10000) * 0.8
+    assert res["expected_ns"] == pytest.approx(expected)
+    # the pacer's own count, and the departure TSCs written into the frames, read at the far
+    # end of the cable (a busy receiver only loses frames: gaps are taken between neighbours)
+    assert res["departure_gap_ns"] == pytest.approx(expected, rel=0.05)
+    assert res["stamp_gaps"] > 1000
+    assert res["stamp_gap_ns"] == pytest.approx(expected, rel=0.05)
+
+
+def test_software_rate_limiter_cbr_reports_its_achieved_rate():
+    proc = run_moonpy("--no-color", script("ts_limiter.lua"))
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    res = last_json(proc.stdout)
+    assert res["sent"] > 0
+    assert res["mpps"] == pytest.approx(0.01, rel=0.05)
+    assert "Rate limiter on [TxQueue: id=0, qid=0]: target CBR 0.01 Mpps" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["l2-load-latency.lua", "l3-load-latency.lua"])
+def test_latency_examples_print_and_save_a_labelled_histogram(name: str, tmp_path: Path):
+    csv, js = tmp_path / "h.csv", tmp_path / "h.json"
+    proc = run_moonpy(
+        "--no-color",
+        str((LUA_SCRIPTS / name).relative_to(ROOT)),
+        "0",
+        "1",
+        "--rate",
+        "100",
+        "--time",
+        "3",
+        "--file",
+        str(csv),
+        "--json",
+        str(js),
+        timeout=90,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "Samples: " in proc.stdout
+    assert "Timestamps: software timestamps (TSC), resolution " in proc.stdout
+    rows = [ln.split(",") for ln in csv.read_text().splitlines()]
+    assert rows and all(len(r) == 2 and float(r[0]) > 0 and int(r[1]) > 0 for r in rows)
+    saved = json.loads(js.read_text())
+    assert saved["source"] == "software timestamps (TSC)"
+    assert saved["samples"] == sum(int(r[1]) for r in rows)
