@@ -34,6 +34,7 @@ class Case:
     verdict: str = "OK"  # upstream's verdict on virtual devices (moongen-api.md §1.2)
     note: str = ""
     pcap_in: bool = False  # provide {IN} (a small pcap file) to the script/ports
+    kernel_ping: str = ""  # tap interface: the Linux kernel pings the script's IP through it
 
 
 TX = r"\[[^\]]+\] TX.*: [1-9]\d*\.\d\d Mpps"
@@ -209,6 +210,16 @@ CASES = [
         note="the web server is not available: warns, load runs",
     ),
     Case(
+        "MoonGen",
+        "examples/icmp-arp-responder.lua",
+        ["0", "198.18.9.2"],
+        ports=["tap,iface=mpcompat0"],
+        kernel_ping="mpcompat0,198.18.9.1,198.18.9.2",
+        seconds=1,
+        expect=[r"KERNEL-PING replies=[1-9]"],
+        note="ARP + ICMP replies to the Linux kernel through a tap port",
+    ),
+    Case(
         "libmoon",
         "examples/l2-forward.lua",
         ["0", "1"],
@@ -268,6 +279,35 @@ def make_pcap(path: Path) -> None:
     w.close()
 
 
+def kernel_ping(iface: str, own: str, peer: str, count: int = 5) -> int:
+    """Give the tap interface an address and ping `peer` from the kernel (raw ICMP
+    socket, no ping binary needed); returns how many echo replies came back."""
+    import socket
+    import struct
+
+    subprocess.run(["ip", "link", "set", iface, "up"], check=False)
+    subprocess.run(["ip", "addr", "add", f"{own}/24", "dev", iface], check=False)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    sock.settimeout(1.0)
+    replies = 0
+    for seq in range(count):
+        body = struct.pack("!BBHHH", 8, 0, 0, 0x4D50, seq) + b"moonpy"
+        total = sum(struct.unpack(f"!{len(body) // 2}H", body))
+        total = (total >> 16) + (total & 0xFFFF)
+        packet = body[:2] + struct.pack("!H", ~total & 0xFFFF) + body[4:]
+        sock.sendto(packet, (peer, 0))
+        try:
+            while True:
+                data, addr = sock.recvfrom(1500)
+                if addr[0] == peer and data[20] == 0:
+                    replies += 1
+                    break
+        except TimeoutError:
+            pass
+    sock.close()
+    return replies
+
+
 def run_case(case: Case, base: Path, workdir: Path) -> tuple[str, str]:
     script = base / case.script
     if not script.exists():
@@ -288,11 +328,17 @@ def run_case(case: Case, base: Path, workdir: Path) -> tuple[str, str]:
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=workdir, env=env
     )
+    extra = ""
     try:
+        if case.kernel_ping:
+            time.sleep(2.5)
+            iface, own, peer = case.kernel_ping.split(",")
+            extra = f"\nKERNEL-PING replies={kernel_ping(iface, own, peer)}\n"
         if case.seconds:
             time.sleep(case.seconds)
             proc.send_signal(signal.SIGINT)
         text, _ = proc.communicate(timeout=60)
+        text += extra
     except subprocess.TimeoutExpired:
         proc.kill()
         text, _ = proc.communicate()
