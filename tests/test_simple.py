@@ -119,3 +119,12 @@ def test_debug_dumps_packets_without_sending():
     proc = run_moonpy("--no-color", "simple", "debug", "udp-flows:0")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("IP4 10.0.0.") == 4 and "IP4 10.0.0.4 > 10.1.0.1" in proc.stdout
+
+
+def test_timestamp_option_measures_latency_on_a_cable(tmp_path):
+    proc = run_in(tmp_path, "start", "base:0:1:timestamp,rate=50,timeLimit=2s")
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("[latency base]"))
+    samples = int(line.split("Samples: ")[1].split(",")[0])
+    assert samples > 100  # about 1000 timestamped packets a second
+    assert "software timestamps (TSC)" in proc.stdout

@@ -22,7 +22,8 @@ local OPTIONS = {
     timeLimit = "stop after <number><ms|s|m|h> (a number: seconds)",
     dataLimit = "stop after <number>[k|m|g][i](b|p) (bytes or packets)",
     mode = "how dynamic fields change: none, single, alternating, random, random_alt, all",
-    timestamp = "measure latency (not available in moonpy simple yet: warns)",
+    timestamp = "measure latency with timestamped UDP packets (software timestamps on "
+        .. "virtual ports); needs an rx port",
     uid = "a number written into the payload to tell flows apart",
     uniquePayload = "a counter written into every packet's payload",
 }
@@ -358,10 +359,6 @@ function __MOONPY_SIMPLE_LOAD(queue, specString, paths)
         end
         queue:setRate(cfg.rate)
     end
-    if cfg.timestamp then
-        log:warn("flow %s: timestamp=true is not available in moonpy simple yet; use "
-            .. "lua_scripts/l3-load-latency.lua for latency", cfg.name)
-    end
     local v4 = cfg.getter:match("6Packet$") == nil
     local isTcp, isUdp = cfg.getter:match("Tcp") ~= nil, cfg.getter:match("Udp") ~= nil
     local deadline = cfg.timeLimit and (mg.getTime() + cfg.timeLimit)
@@ -389,6 +386,31 @@ function __MOONPY_SIMPLE_LOAD(queue, specString, paths)
         end
     end
     return packets
+end
+
+-- Latency of a flow: timestamped UDP packets (ports as the flow's, 84 bytes at least)
+-- on their own queue pair, about 1000 a second, into a histogram printed at the end.
+function __MOONPY_SIMPLE_TIMER(txQueue, rxQueue, specString, paths)
+    local ts = require "timestamping"
+    local hist = require "histogram"
+    local cfg = simple.build(specString, paths)
+    local size = math.max(84, cfg.size)
+    local static = {}
+    for k, v in pairs(cfg.static) do static[k] = v == TXQUEUE and txQueue or v end
+    static.ethSrc = static.ethSrc or txQueue
+    static.pktLength = size
+    local timestamper = ts:newUdpTimestamper(txQueue, rxQueue)
+    local h = timestamper.label and timestamper:label(hist:new()) or hist:new()
+    mg.sleepMillis(500) -- the load is running
+    while mg.running() do
+        h:update(timestamper:measureLatency(size, function(buf)
+            buf:getUdpPacket():fill(static)
+        end))
+        mg.sleepMillisIdle(1)
+    end
+    h:print(("latency %s"):format(cfg.name))
+    if h.sourceLine then print(h:sourceLine()) end
+    return h.numSamples or 0
 end
 
 -- ---- commands ------------------------------------------------------------------------
@@ -427,20 +449,28 @@ end
 
 local function cmdStart(specs)
     if #specs == 0 then fail("start needs at least one FLOW:TX:RX[:OPTIONS[:OVERRIDES]]") end
-    local parsed, txCount, rxPorts = {}, {}, {}
+    local parsed, txCount, rxPorts, timers, rxCount = {}, {}, {}, {}, {}
     for _, s in ipairs(specs) do
         local cfg, spec = simple.build(s)      -- every error shows before anything starts
         if #spec.tx == 0 then fail("'%s' names no tx port", s) end
         parsed[#parsed + 1] = spec
         for _, p in ipairs(spec.tx) do txCount[p] = (txCount[p] or 0) + 1 end
         for _, p in ipairs(spec.rx) do rxPorts[p] = true end
+        if cfg.timestamp then
+            if #spec.rx == 0 then fail("'%s': timestamp needs an rx port", s) end
+            local tx, rx = spec.tx[1], spec.rx[1]
+            txCount[tx] = txCount[tx] + 1
+            rxCount[rx] = (rxCount[rx] or 1) + 1
+            timers[#timers + 1] = { spec = spec, tx = tx, rx = rx }
+        end
     end
     local devs, rxDevs, txDevs = {}, {}, {}
     local ports = {}
     for p in pairs(txCount) do ports[p] = true end
     for p in pairs(rxPorts) do ports[p] = true end
     for p in pairs(ports) do
-        devs[p] = device.config{ port = p, txQueues = math.max(1, txCount[p] or 0) }
+        devs[p] = device.config{ port = p, txQueues = math.max(1, txCount[p] or 0),
+            rxQueues = rxCount[p] or 1 }
     end
     device.waitForLinks()
     for p in pairs(txCount) do txDevs[#txDevs + 1] = devs[p] end
@@ -454,6 +484,15 @@ local function cmdStart(specs)
             tasks[#tasks + 1] = mg.startTask("__MOONPY_SIMPLE_LOAD", devs[p]:getTxQueue(q),
                 spec.spec)
         end
+    end
+    local rxUsed = {}
+    for _, t in ipairs(timers) do
+        local q = used[t.tx] or 0
+        used[t.tx] = q + 1
+        local rq = (rxUsed[t.rx] or 0) + 1
+        rxUsed[t.rx] = rq
+        mg.startSharedTask("__MOONPY_SIMPLE_TIMER", devs[t.tx]:getTxQueue(q),
+            devs[t.rx]:getRxQueue(rq), t.spec.spec)
     end
     for _, t in ipairs(tasks) do t:wait() end
     mg.stop()
