@@ -170,7 +170,11 @@ def run_script(opts: argparse.Namespace, cfg: Config) -> int:
         opts.args,
         grace=opts.grace,
         color=False if opts.no_color else None,
-        lua_globals={"MOONPY_STATS_PLAIN_OUTPUT": not live, "MOONPY_LOG_COLOR": not opts.no_color},
+        lua_globals={
+            "MOONPY_STATS_PLAIN_OUTPUT": not live,
+            "MOONPY_LIVE": live,
+            "MOONPY_LOG_COLOR": not opts.no_color,
+        },
     )
     console = RunConsole(
         engine,
@@ -180,6 +184,8 @@ def run_script(opts: argparse.Namespace, cfg: Config) -> int:
         meta=run_meta(opts, cfg, engine),
         tasks=run.task_rows,
         queue_rates=lambda: dict(run.rates),
+        live_counters=lambda: dict(run.live_counters),
+        live_histograms=lambda: dict(run.live_histograms),
     )
     console.start()
     try:

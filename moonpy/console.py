@@ -237,6 +237,8 @@ def render_dashboard(
     tasks: list[tuple[str, int, str, str]],
     queue_rates: dict[tuple[int, int], tuple[float, float]],
     achieved: dict[tuple[int, int], float],
+    counters: dict[str, tuple] | None = None,
+    histograms: dict[str, tuple] | None = None,
 ) -> Group:
     """The live view: header with time, port table, rate targets, task table."""
     head = Text.assemble((f"moonpy  {title}", "bold"), f"   elapsed {elapsed:6.1f} s")
@@ -261,6 +263,28 @@ def render_dashboard(
                 str(port), str(q), target, f"{got:.0f} Mbit/s" if mbit else f"{got:.3f} Mpps"
             )
         parts.append(rt)
+    if counters:
+        ct = Table(title="script counters", title_justify="left")
+        for col in ("counter", "Mpps", "Mbit/s", "total"):
+            ct.add_column(col, justify="left" if col == "counter" else "right")
+        for name, (mpps, mbit, total) in sorted(counters.items()):
+            ct.add_row(name, f"{mpps:.2f}", f"{mbit:.0f}", f"{total:,}")
+        parts.append(ct)
+    if histograms:
+        ht = Table(title="latency (live, ns)", title_justify="left")
+        for col in ("histogram", "samples", "p50", "p90", "p99", "max", "distribution"):
+            ht.add_column(col, justify="left" if col in ("histogram", "distribution") else "right")
+        for name, (n, p50, p90, p99, pmax, lo, hi, counts) in sorted(histograms.items()):
+            ht.add_row(
+                name,
+                f"{n:,}",
+                f"{p50:.0f}",
+                f"{p90:.0f}",
+                f"{p99:.0f}",
+                f"{pmax:.0f}",
+                f"{lo:.0f} {sparkline(counts)} {hi:.0f}",
+            )
+        parts.append(ht)
     if tasks:
         tt = Table(title="tasks", title_justify="left")
         for col in ("task", "core", "kind", "state"):
@@ -270,6 +294,15 @@ def render_dashboard(
             tt.add_row(name, str(core), kind, Text(state, style=style))
         parts.append(tt)
     return Group(*parts)
+
+
+def sparkline(counts: list[int]) -> str:
+    """A small bar chart of bucket counts: one block character per bucket."""
+    blocks = " ▁▂▃▄▅▆▇█"
+    top = max(counts) if counts else 0
+    if top <= 0:
+        return " " * len(counts)
+    return "".join(blocks[min(8, round(c * 8 / top))] for c in counts)
 
 
 def summary_table(summary: dict[str, Any]) -> Table:
@@ -376,6 +409,8 @@ class RunConsole:
     meta: dict[str, Any] = field(default_factory=dict)
     tasks: Callable[[], list[tuple[str, int, str, str]]] = lambda: []
     queue_rates: Callable[[], dict[tuple[int, int], tuple[float, float]]] = dict
+    live_counters: Callable[[], dict[str, tuple]] = dict
+    live_histograms: Callable[[], dict[str, tuple]] = dict
     sampler: Sampler | None = None
     writer: ResultWriter | None = None
     _live: Live | None = None
@@ -419,7 +454,15 @@ class RunConsole:
                 if r.port == port:
                     achieved[(port, q)] = r.tx_mbit if mbit else r.tx_mpps
         return render_dashboard(
-            self.title, elapsed, _dpdk.time_left(), ports, self.tasks(), rates_by_queue, achieved
+            self.title,
+            elapsed,
+            _dpdk.time_left(),
+            ports,
+            self.tasks(),
+            rates_by_queue,
+            achieved,
+            self.live_counters(),
+            self.live_histograms(),
         )
 
     def finish(self, exit_code: int) -> dict[str, Any]:

@@ -166,3 +166,42 @@ def test_live_dashboard_under_a_pseudo_terminal():
     assert screen.count("elapsed") >= 2  # and refreshed
     assert "summary" in screen and "TX avg Mpps" in screen
     assert "2 devices are up." in screen  # Lua's output scrolled above the live area
+
+
+def test_live_histograms_and_script_counters_render():
+    console = Console(record=True, width=130, color_system=None, force_terminal=False)
+    console.print(
+        render_dashboard(
+            "l3-load-latency.lua 0 1",
+            3.0,
+            -1.0,
+            [],
+            [],
+            {},
+            {},
+            counters={"Device: id=0 TX": (1.92, 981.0, 5_589_627)},
+            histograms={
+                "timer#1": (
+                    1024,
+                    160.0,
+                    430.0,
+                    3100.0,
+                    14570.0,
+                    110.0,
+                    3100.0,
+                    [900, 60, 30, 10, 5, 3, 1, 15],
+                )
+            },
+        )
+    )
+    text = console.export_text()
+    assert "script counters" in text and "5,589,627" in text
+    assert "latency (live, ns)" in text and "14570" in text
+    assert "110 █" in text and " 3100 │" in text
+
+
+def test_sparkline_scales_to_the_largest_bucket():
+    from moonpy.console import sparkline
+
+    assert sparkline([0, 4, 8]) == " ▄█"
+    assert sparkline([0, 0]) == "  "

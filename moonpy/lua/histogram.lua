@@ -44,6 +44,14 @@ function histogram:update(k)
 	end
 	self.lastSample = k
 	self.dirty = true
+	-- moonpy: every 512 samples, offer the histogram to the live dashboard (if any)
+	local since = (self.sinceReport or 0) + 1
+	if since >= 512 then
+		since = 0
+		local sink = rawget(_G, "MOONPY_HIST_SINK")
+		if sink then sink(self) end
+	end
+	self.sinceReport = since
 end
 
 --- Walk the sorted samples once: q1, q2, q3 are the first values at 0-based positions

@@ -147,6 +147,39 @@ class Host(SyncHost):
         assert self.vm is not None
         return self.vm.table([to_descriptor(v) for v in msg.values]), len(msg.values)
 
+    # ---- live dashboard feeds (about once a second each) ------------------------
+
+    def counter_report(self, name: Any, direction: Any, mpps: Any, mbit: Any, total: Any) -> None:
+        self.run.live_counters[f"{_text(name)} {_text(direction).upper()}"] = (
+            float(mpps),
+            float(mbit),
+            int(total),
+        )
+
+    def hist_report(
+        self,
+        hid: Any,
+        n: Any,
+        p50: Any,
+        p90: Any,
+        p99: Any,
+        pmax: Any,
+        lo: Any,
+        hi: Any,
+        buckets: Any,
+    ) -> None:
+        counts = [int(buckets[i]) for i in range(1, 9)]
+        self.run.live_histograms[_text(hid)] = (
+            int(n),
+            float(p50),
+            float(p90),
+            float(p99),
+            float(pmax),
+            float(lo),
+            float(hi),
+            counts,
+        )
+
     # ---- lifecycle ----------------------------------------------------------
 
     def request_exit(self, code: Any) -> None:

@@ -42,6 +42,10 @@ class LuaRun:
         self.errors: list[ScriptError] = []
         self._port_hook = on_port_configured
         self.lua_globals = dict(lua_globals or {})
+        # fed by the VMs for the live dashboard: name -> (mpps, mbit, total) and
+        # id -> (samples, p50, p90, p99, max, low, high, 8 bucket counts)
+        self.live_counters: dict[str, tuple] = {}
+        self.live_histograms: dict[str, tuple] = {}
         self.stuck: list[Task] = []
         self.tasks = TaskManager(
             engine.cores,

@@ -30,3 +30,35 @@ require "packet"
 require "software-timestamps"
 require "crc-ratecontrol"
 require "software-ratecontrol"
+
+-- The live dashboard (when on) receives script counters and histograms: at most a
+-- call per counter per second and per histogram per half second, never per packet.
+if MOONPY_LIVE then
+    local lm = require "libmoon"
+    rawset(_G, "MOONPY_STATS_SINK", function(event, ctr)
+        local n = #ctr.mpps
+        if event == "update" and n > 0 then
+            host.counter_report(ctr.name, ctr.dir, ctr.mpps[n], ctr.mbit[n], ctr.total or 0)
+        end
+    end)
+    local nextId, lastReport = 0, {}
+    rawset(_G, "MOONPY_HIST_SINK", function(h)
+        local now = lm.getTime()
+        if (lastReport[h] or 0) > now - 0.5 then return end
+        lastReport[h] = now
+        if not h.liveId then
+            nextId = nextId + 1
+            h.liveId = ("%s#%d"):format(LIBMOON_TASK_NAME, nextId)
+        end
+        local p = h:percentiles()
+        local lo, hi = h.minimum, p.p99 or h.maximum
+        local buckets = { 0, 0, 0, 0, 0, 0, 0, 0 }
+        local width = (hi - lo) / 8
+        for _, cell in ipairs(h.sortedHisto) do
+            local i = width > 0 and math.floor((cell.k - lo) / width) + 1 or 1
+            if i > 8 then i = 8 end
+            buckets[i] = buckets[i] + cell.v
+        end
+        host.hist_report(h.liveId, h.numSamples, p.p50, p.p90, p.p99, p.max, lo, hi, buckets)
+    end)
+end
