@@ -274,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     except (MoonpyError, _dpdk.DpdkError) as e:
         if opts.debug:
             traceback.print_exc()
-        print(f"moonpy: error: {e}", file=sys.stderr)
+        from moonpy.console import print_error
+
+        print_error(str(e), plain=opts.plain or opts.no_color)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -296,6 +296,16 @@ def render_dashboard(
     return Group(*parts)
 
 
+def print_error(message: str, plain: bool) -> None:
+    """moonpy's own one-line errors: highlighted on a terminal, plain otherwise."""
+    if plain or not sys.stderr.isatty():
+        print(f"moonpy: error: {message}", file=sys.stderr)
+        return
+    Console(stderr=True, highlight=False).print(
+        Text.assemble(("moonpy: ", "bold"), ("error: ", "bold red"), message)
+    )
+
+
 def sparkline(counts: list[int]) -> str:
     """A small bar chart of bucket counts: one block character per bucket."""
     blocks = " ▁▂▃▄▅▆▇█"
@@ -473,6 +483,18 @@ class RunConsole:
         elapsed = time.monotonic() - self._started
         summary = build_summary(self.engine, self.sampler, elapsed)
         summary["exit_code"] = exit_code
+        # the last live sample of each histogram (tasks report while they run)
+        summary["latency"] = {
+            name: {
+                "samples": h[0],
+                "p50_ns": h[1],
+                "p90_ns": h[2],
+                "p99_ns": h[3],
+                "max_ns": h[4],
+                "timestamps": "software (TSC)",
+            }
+            for name, h in self.live_histograms().items()
+        }
         if self._live is not None:
             self._live.stop()
         if self._capture is not None:
@@ -480,6 +502,12 @@ class RunConsole:
             self._capture.terminal.flush()
         if self.live and self._console is not None and summary["ports"]:
             self._console.print(summary_table(summary))
+            for name, h in summary["latency"].items():
+                self._console.print(
+                    f"latency {name}: {h['samples']:,} samples, p50 {h['p50_ns']:.0f} ns, "
+                    f"p90 {h['p90_ns']:.0f} ns, p99 {h['p99_ns']:.0f} ns, max {h['max_ns']:.0f} ns "
+                    f"({h['timestamps']} timestamps)"
+                )
             self._capture.terminal.flush() if self._capture else None
         if self.writer:
             self.writer.summary(summary)

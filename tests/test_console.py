@@ -61,7 +61,25 @@ def dashboard_text() -> str:
     console = Console(record=True, width=130, color_system=None, force_terminal=False)
     console.print(
         render_dashboard(
-            "udp-load.lua 0 1", 12.0, 8.0, ports, tasks, {(0, 0): (1000.0, 0.0)}, {(0, 0): 998.7}
+            "udp-load.lua 0 1",
+            12.0,
+            8.0,
+            ports,
+            tasks,
+            {(0, 0): (1000.0, 0.0)},
+            {(0, 0): 998.7},
+            histograms={
+                "timerSlave#1": (
+                    5000,
+                    1500.0,
+                    1900.0,
+                    2600.0,
+                    9100.0,
+                    1200.0,
+                    2600.0,
+                    [300, 1400, 1900, 800, 300, 150, 80, 70],
+                )
+            },
         )
     )
     return console.export_text()
@@ -74,6 +92,7 @@ def test_dashboard_snapshot():
     assert text == (SNAPSHOTS / "dashboard.txt").read_text()
     assert "148,809,523" in text and "3,809,523" in text and "8.0 s left" in text
     assert "1000 Mbit/s" in text and "999 Mbit/s" in text
+    assert "timerSlave#1" in text and "2600" in text  # the latency histogram
 
 
 def test_summary_table_shows_loss():
