@@ -234,7 +234,7 @@ def render_dashboard(
     elapsed: float,
     time_left: float,
     ports: list[PortRates],
-    tasks: list[tuple[str, int, str, str]],
+    tasks: list[tuple[str, int, str, str, int]],
     queue_rates: dict[tuple[int, int], tuple[float, float]],
     achieved: dict[tuple[int, int], float],
     counters: dict[str, tuple] | None = None,
@@ -287,11 +287,11 @@ def render_dashboard(
         parts.append(ht)
     if tasks:
         tt = Table(title="tasks", title_justify="left")
-        for col in ("task", "core", "kind", "state"):
-            tt.add_column(col)
-        for name, core, kind, state in tasks:
+        for col in ("task", "core", "kind", "state", "packets"):
+            tt.add_column(col, justify="right" if col == "packets" else "left")
+        for name, core, kind, state, packets in tasks:
             style = {"running": "green", "failed": "bold red"}.get(state, "")
-            tt.add_row(name, str(core), kind, Text(state, style=style))
+            tt.add_row(name, str(core), kind, Text(state, style=style), f"{packets:,}")
         parts.append(tt)
     return Group(*parts)
 
@@ -417,7 +417,7 @@ class RunConsole:
     live: bool
     output: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-    tasks: Callable[[], list[tuple[str, int, str, str]]] = lambda: []
+    tasks: Callable[[], list[tuple[str, int, str, str, int]]] = lambda: []
     queue_rates: Callable[[], dict[tuple[int, int], tuple[float, float]]] = dict
     live_counters: Callable[[], dict[str, tuple]] = dict
     live_histograms: Callable[[], dict[str, tuple]] = dict

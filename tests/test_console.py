@@ -57,7 +57,10 @@ def dashboard_text() -> str:
             missed=3_809_523,
         ),
     ]
-    tasks = [("loadSlave", 1, "worker", "running"), ("counterSlave", 0, "shared", "done")]
+    tasks = [
+        ("loadSlave", 1, "worker", "running", 148_809_523),
+        ("counterSlave", 0, "shared", "done", 145_000_000),
+    ]
     console = Console(record=True, width=130, color_system=None, force_terminal=False)
     console.print(
         render_dashboard(

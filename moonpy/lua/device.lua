@@ -130,6 +130,8 @@ function devProto:getTxQueue(qid)
     end
     q = setmetatable({ id = self.id, qid = qid, dev = self, pid = self.pid, used = false }, txMt)
     self.txQueues[qid] = q
+    -- the dashboard counts a task's packets on the queues it holds (control plane, once)
+    if LIBMOON_TASK_NAME ~= "master" then host.note_queue(LIBMOON_TASK_ID, self.id, qid, "tx") end
     return q
 end
 
@@ -142,6 +144,7 @@ function devProto:getRxQueue(qid)
     end
     q = setmetatable({ id = self.id, qid = qid, dev = self, pid = self.pid }, rxMt)
     self.rxQueues[qid] = q
+    if LIBMOON_TASK_NAME ~= "master" then host.note_queue(LIBMOON_TASK_ID, self.id, qid, "rx") end
     return q
 end
 

@@ -149,6 +149,13 @@ class Host(SyncHost):
 
     # ---- live dashboard feeds (about once a second each) ------------------------
 
+    def note_queue(self, task_id: Any, port: Any, queue: Any, direction: Any) -> None:
+        """A task holds this queue: its packets count for the task on the dashboard."""
+        p = self.engine.port(_int(port))
+        self.run.task_queues.setdefault(_int(task_id), set()).add(
+            (p.dpdk_id, _int(queue), _text(direction))
+        )
+
     def counter_report(self, name: Any, direction: Any, mpps: Any, mbit: Any, total: Any) -> None:
         self.run.live_counters[f"{_text(name)} {_text(direction).upper()}"] = (
             float(mpps),

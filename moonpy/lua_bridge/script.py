@@ -46,6 +46,7 @@ class LuaRun:
         # id -> (samples, p50, p90, p99, max, low, high, 8 bucket counts)
         self.live_counters: dict[str, tuple] = {}
         self.live_histograms: dict[str, tuple] = {}
+        self.task_queues: dict[int, set[tuple[int, int, str]]] = {}  # task id -> queues
         self.stuck: list[Task] = []
         self.tasks = TaskManager(
             engine.cores,
@@ -100,12 +101,19 @@ class LuaRun:
         self.errors.append(err)
         self.report(err)
 
-    def task_rows(self) -> list[tuple[str, int, str, str]]:
-        """(name, core, kind, state) of every task, for the dashboard."""
+    def task_rows(self) -> list[tuple[str, int, str, str, int]]:
+        """(name, core, kind, state, packets) of every task, for the dashboard; packets
+        are those sent and received on the queues the task holds."""
         rows = []
         for t in list(self.tasks.tasks.values()):
             state = "failed" if t.error else ("done" if t.done.is_set() else "running")
-            rows.append((t.name, t.core, t.kind, state))
+            packets = 0
+            for port, queue, direction in self.task_queues.get(t.id, ()):
+                stats = _dpdk.port_sw_stats(port)
+                table = stats["txq"] if direction == "tx" else stats["rxq"]
+                if queue < len(table):
+                    packets += table[queue][0]
+            rows.append((t.name, t.core, t.kind, state, packets))
         return rows
 
     # ---- the run -------------------------------------------------------------
