@@ -7,9 +7,11 @@ with their own core, see `tasks.py`) and the Lua bridge sit on top of it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from moonpy import _dpdk
@@ -344,6 +346,21 @@ class Engine:
         if _current is self:
             _current = None
         return leaks
+
+
+@contextlib.contextmanager
+def dpdk_thread(core: int) -> Iterator[None]:
+    """Run the calling thread pinned to ``core`` and registered with DPDK (an lcore id,
+    so mempool caches work) for the duration; used by Lua and Python tasks alike."""
+    try:
+        os.sched_setaffinity(0, {core})
+    except OSError:
+        pass  # the core is outside our affinity: DPDK still works, unpinned
+    _dpdk.register_thread()
+    try:
+        yield
+    finally:
+        _dpdk.unregister_thread()
 
 
 def port_is_virtual(port: Port) -> bool:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moonpy import _dpdk
+from moonpy.engine import dpdk_thread
 from moonpy.errors import MoonpyError, TaskError
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -165,15 +166,9 @@ class TaskManager:
         return task
 
     def _run(self, task: Task) -> None:
-        registered = False
         try:
-            try:
-                os.sched_setaffinity(0, {task.core})
-            except OSError:
-                pass
-            _dpdk.register_thread()
-            registered = True
-            task.result = task.fn(*task.args)
+            with dpdk_thread(task.core):
+                task.result = task.fn(*task.args)
         except SystemExit as e:
             task.exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
             _dpdk.stop()
@@ -184,8 +179,6 @@ class TaskManager:
             finally:
                 _dpdk.stop()
         finally:
-            if registered:
-                _dpdk.unregister_thread()
             task.done.set()
 
     def wait_all(self) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from moonpy import _dpdk
+from moonpy.engine import dpdk_thread
 from moonpy.errors import ScriptError, TaskError
 from moonpy.serialize import Message, message_roundtrip
 
@@ -109,15 +110,9 @@ class TaskManager:
         return task
 
     def _run(self, task: Task) -> None:
-        registered = False
         try:
-            try:
-                os.sched_setaffinity(0, {task.core})
-            except OSError:
-                pass
-            _dpdk.register_thread()
-            registered = True
-            task.results = self.body(task)
+            with dpdk_thread(task.core):
+                task.results = self.body(task)
         except ScriptError as e:
             task.error = e
             self.on_failure(task, e)
@@ -125,8 +120,6 @@ class TaskManager:
             task.error = ScriptError(f"internal error in task {task.name}: {e!r}", task=task.name)
             self.on_failure(task, task.error)
         finally:
-            if registered:
-                _dpdk.unregister_thread()
             task.done.set()
 
     def get(self, task_id: int) -> Task:
