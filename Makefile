@@ -5,7 +5,7 @@
 
 PY ?= python3
 PIP ?= $(PY) -m pip
-APT_PACKAGES = libdpdk-dev pkg-config dpdk iproute2 libpcap-dev
+APT_PACKAGES = libdpdk-dev pkg-config dpdk dpdk-dev iproute2 libpcap-dev
 BUILD_INPUTS = setup.py setup.cfg pyproject.toml $(wildcard moonpy/*.pyx moonpy/dpdk/*.pxi \
 	moonpy/includes/*.pxd moonpy/csrc/*.c moonpy/csrc/*.h)
 RUN_ARGS ?= lua_scripts/udp-load.lua 0 1 --time 10
