@@ -50,6 +50,7 @@ bench: .build-stamp
 # long robustness runs (not in `make test`): 10^6 hostile frames through the RX parsers
 fuzz: .build-stamp
 	$(PY) -m moonpy --plain lua_scripts/fuzz-rx.lua 0 1 -n 1000000 --seed 7
+	MOONPY_FUZZ_EXAMPLES=200000 $(PY) -m pytest -q tests/test_lua_fuzz_parsers.py
 
 # upstream example scripts, unchanged, from your own checkouts of MoonGen and libmoon
 compat: .build-stamp
