@@ -4,39 +4,16 @@
 -- so passing it to a task passes the same lock. The lock itself lives in Python (a re-entrant
 -- lock owned by the task that took it); waiting releases the GIL. Locking is control plane: do
 -- not take a lock per packet.
-local ffi = require "ffi"
-local marshal = require "moonpy.marshal"
+local handle = require "moonpy.handle"
 local log = require "log"
 
-local host = rawget(_G, "MOONPY_HOST")
-if host == nil then
-	error("lock: needs the moonpy runtime (MOONPY_HOST); run the script with moonpy", 2)
-end
+local host = handle.host("lock")
+local call = handle.call
 local mod = {}
-
-ffi.cdef [[
-struct lock { uint32_t id; uint32_t magic; };
-void *moonpy_lock_malloc(size_t size) __asm__("malloc");
-]]
-
-local MAGIC = 0x4c4f434b -- "LOCK"
-local lockPtr = ffi.typeof("struct lock *")
 
 local lock = {}
 lock.__index = lock
-
-local function check(self)
-	if self == nil or self.magic ~= MAGIC then
-		error("lock: not a lock created by lock:new() (or its memory was overwritten)", 3)
-	end
-	return self.id
-end
-
-local function call(fn, ...)
-	local ok, res = pcall(fn, ...)
-	if not ok then error(tostring(res), 3) end
-	return res
-end
+local check, newHandle -- set by handle.define below, once the methods exist
 
 --- Acquire the lock (waits as long as it takes; the same task may take it again).
 function lock:lock()
@@ -71,15 +48,11 @@ function lock:__tostring()
 	return ("[Lock: id=%d]"):format(tonumber(self.id))
 end
 
-ffi.metatype("struct lock", lock)
-marshal.registerPointer("struct lock *")
+check, newHandle = handle.define("lock", 0x4c4f434b, lock) -- magic "LOCK"
 
 --- A struct lock* for the Python lock `id` (process-global memory; never freed, like libmoon's).
 function mod.fromId(id)
-	local p = ffi.cast(lockPtr, ffi.C.moonpy_lock_malloc(ffi.sizeof("struct lock")))
-	p.id = id
-	p.magic = MAGIC
-	return p
+	return newHandle(id)
 end
 
 --- lock:new() -> struct lock*
