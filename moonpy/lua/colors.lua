@@ -32,7 +32,10 @@ colors.colorPallet = { "blue", "bgreen", "dpurple", "bred", "brown", "cyan", "gr
 colors.colorPalette = colors.colorPallet
 
 --- Escape sequence for a colour name or a palette index; unknown names give the reset code.
+--- Empty when moonpy runs with --no-color (the global MOONPY_LOG_COLOR is then false), so
+--- plain output is parseable.
 function colors.getColorCode(color)
+	if rawget(_G, "MOONPY_LOG_COLOR") == false then return "" end
 	local body
 	if type(color) == "number" then
 		local palette = colors.colorPallet
