@@ -658,6 +658,10 @@ end
 
 local function statsTask(args)
 	args = args or {}
+	-- This loop wakes 100 times a second and never needs compiled code; with the JIT on, its
+	-- rarely taken branches turn into new side traces for minutes, which a long run sees as
+	-- slow memory growth (issue 10's soak). The interpreter is plenty fast here.
+	jit.off()
 	local rxList = copyList(args.rxDevices)
 	local txList = copyList(args.txDevices)
 	for _, entry in ipairs(args.devices or {}) do
