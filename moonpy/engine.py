@@ -332,6 +332,7 @@ class Engine:
         global _current
         if not self.started:
             return []
+        _dpdk.pace_flush()  # the master's own paced sends (tasks flush when they end)
         self.stop_ports()
         for port in self.ports:  # closing releases buffers held in RX descriptors
             try:

@@ -143,6 +143,7 @@ struct mp_queue_stats *mp_txq_stats(uint16_t port, uint16_t queue);
 struct mp_queue_stats *mp_rxq_stats(uint16_t port, uint16_t queue);
 struct mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue);
 uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues);
+void mp_pace_flush(void); /* a task thread's end: send (or free) its held paced frames */
 
 #ifdef __cplusplus
 }

@@ -63,8 +63,17 @@ def register_thread() -> int:
     return rte_lcore_id()
 
 
-def unregister_thread():
+def pace_flush():
+    """Frames the calling thread's paced sends still hold leave on schedule (freed if
+    the run stopped); at the end of every thread that sends."""
     with nogil:
+        mp_pace_flush()
+
+
+def unregister_thread():
+    """The end of a task thread: its held paced frames, then the lcore id."""
+    with nogil:
+        mp_pace_flush()
         rte_thread_unregister()
 
 

@@ -46,6 +46,7 @@ cdef extern from "mp_api.h" nogil:
     mp_queue_stats *mp_rxq_stats(uint16_t port, uint16_t queue)
     mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue)
     uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues)
+    void mp_pace_flush() nogil
 
 cdef extern from "mp_layout.h" nogil:
     struct mp_field:

@@ -191,14 +191,9 @@ function bufArray:free(n)
     freeBulk(self.array, n)
 end
 
+-- free_bulk skips empty slots and empties the ones it frees
 function bufArray:freeAll()
-    local arr = self.array
-    local i = 0
-    while i < self.size and arr[i] ~= nil do
-        i = i + 1
-    end
-    freeBulk(arr, i)
-    for j = 0, i - 1 do arr[j] = nil end
+    freeBulk(self.array, self.size)
 end
 
 function bufArray:freeAfter(n)
