@@ -6,7 +6,10 @@ on the receiving port: the Python twin of lua_scripts/udp-load.lua.
     moonpy --port null examples/udp-load.py 0 0 --python-loop   # the slow per-packet loop
 
 The field engine varies the fields in C (no Python per packet); --python-loop
-does the same work in a Python loop over packet views, for comparison.
+does the same work in a Python loop over packet views, for comparison. At the end
+the script prints what the load task sent, timed by the task itself on the TSC:
+  RESULT engine=batch pkts=N seconds=S mpps=M cycles_per_pkt=C
+(`moonpy bench` reads it for its py-batch and py-loop rows).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import argparse
 import random
 
 import moonpy
-from moonpy import device, memory, stats
+from moonpy import device, memory, stats, timer
 from moonpy.device import RxQueue, TxQueue
 from moonpy.fieldengine import OffloadChecksums, Random, Stream
 from moonpy.packet import Packet
@@ -55,10 +58,23 @@ def master(args: argparse.Namespace) -> None:
         moonpy.set_runtime(args.time)
     stats.start_stats_task(tx_devices=[tx_dev], rx_devices=[rx_dev] if rx_dev != tx_dev else [])
     load = python_load if args.python_loop else engine_load
-    moonpy.start_task(load, tx_dev.get_tx_queue(0), args.size)
+    task = moonpy.start_task(load, tx_dev.get_tx_queue(0), args.size)
     if rx_dev != tx_dev:
         moonpy.start_shared_task(counter, rx_dev.get_rx_queue(0))
     moonpy.wait_for_tasks()
+    result = task.wait()
+    if result:
+        report("loop" if args.python_loop else "batch", *result)
+
+
+def report(engine: str, pkts: int, seconds: float) -> None:
+    """The load task's own count and time, in benchmark.lua's RESULT format."""
+    mpps = pkts / seconds / 1e6 if seconds > 0 else 0.0
+    cycles = seconds * timer.tsc_hz() / pkts if pkts else 0.0
+    print(
+        f"RESULT engine={engine} pkts={pkts} seconds={seconds:.4f} mpps={mpps:.3f} "
+        f"cycles_per_pkt={cycles:.2f}"
+    )
 
 
 def template_fields(queue: TxQueue, size: int) -> dict[str, object]:
@@ -72,17 +88,20 @@ def template_fields(queue: TxQueue, size: int) -> dict[str, object]:
     }
 
 
-def engine_load(queue: TxQueue, size: int) -> int:
-    """Random source address and port per packet, applied in C by the field engine."""
+def engine_load(queue: TxQueue, size: int) -> tuple[int, float]:
+    """Random source address and port per packet, applied in C by the field engine.
+    Returns the packets sent and the seconds the sending took."""
     stream = Stream(
         template=UDP4.build(**template_fields(queue, size)),  # type: ignore[arg-type]
         vary=[Random("ip4.src"), Random("udp.sport")],
         fix=[OffloadChecksums()],
     )
-    return queue.send_stream(stream)
+    start = moonpy.get_time()
+    sent = queue.send_stream(stream)
+    return sent, moonpy.get_time() - start
 
 
-def python_load(queue: TxQueue, size: int) -> int:
+def python_load(queue: TxQueue, size: int) -> tuple[int, float]:
     """The same in a per-packet Python loop over packet views (MoonGen's style)."""
     fields = template_fields(queue, size)
 
@@ -93,6 +112,7 @@ def python_load(queue: TxQueue, size: int) -> int:
     bufs = pool.buf_array()
     rand = random.getrandbits
     sent = 0
+    start = moonpy.get_time()
     while moonpy.running():
         bufs.alloc(size)
         for pkt in bufs:
@@ -100,7 +120,7 @@ def python_load(queue: TxQueue, size: int) -> int:
             pkt.udp.sport = rand(16)
         bufs.offload_udp_checksums()
         sent += queue.send(bufs)
-    return sent
+    return sent, moonpy.get_time() - start
 
 
 def counter(queue: RxQueue) -> int:

@@ -1,60 +1,147 @@
--- benchmark.lua: the per-core TX scenarios of `moonpy bench`, one task each.
+-- benchmark.lua: the per-core scenarios of `moonpy bench`.
 --
 --   moonpy --port null lua_scripts/benchmark.lua fixed --time 3
--- Scenarios: fixed (prefilled, no per-packet work), random (random IPv4 source
--- and UDP source port, UDP checksum offload: the FOSDEM load task), checksum
--- (random + software IPv4 checksum per packet), heavy (8 math.random fields per
--- packet), raw (random, written through raw FFI pointers instead of the stack API).
--- Each task reports packets, seconds and TSC cycles per packet as a RESULT line.
+--   moonpy --port cable lua_scripts/benchmark.lua rx --time 3
+--   moonpy --port cable --port null lua_scripts/benchmark.lua forward --time 3
+--   moonpy --port cable --port cable lua_scripts/benchmark.lua forward --ports 0,1,2,3
+-- TX scenarios, one task per port: fixed (prefilled, no per-packet work), random
+-- (random IPv4 source and UDP source port, UDP checksum offload: the FOSDEM load
+-- task), checksum (random + software IPv4 checksum per packet), heavy (8
+-- math.random fields per packet), raw (random, written through raw FFI pointers
+-- instead of the stack API).
+-- RX scenarios, measured at the receiving end: rx (a generator sends prefilled
+-- frames into a cable, a task on the far end counts them with recv + freeAll;
+-- ports TX,RX), forward (frames arrive on a cable, a forwarder sends them out on
+-- another port; ports TX,IN,OUT, or TX,IN,OUT,RX to count them at the far end of a
+-- second cable instead).
+-- Each measured task reports packets, seconds and TSC cycles per packet as a
+-- RESULT line.
 local mg     = require "moongen"
 local memory = require "memory"
 local device = require "device"
 local ffi    = require "ffi"
 
+local DEFAULT_PORTS = { rx = "0,1", forward = "0,1,2" }
+
 function configure(parser)
-    parser:argument("scenario", "fixed | random | checksum | heavy | raw")
+    parser:argument("scenario", "fixed | random | checksum | heavy | raw | rx | forward")
     parser:option("-s --size", "Packet size without CRC."):default(60):convert(tonumber)
     parser:option("-t --time", "Seconds to measure (after 0.5 s warm-up)."):default(3):convert(tonumber)
-    parser:option("-p --ports", "Ports, one task each (e.g. 0,1)."):default("0")
+    parser:option("-p --ports", "TX scenarios: ports, one task each (default 0; e.g. 0,1). "
+        .. "rx: TX,RX (default 0,1). forward: TX,IN,OUT[,RX] (default 0,1,2).")
+end
+
+local function portList(text)
+    local ports = {}
+    for port in text:gmatch("%d+") do ports[#ports + 1] = tonumber(port) end
+    return ports
+end
+
+-- RX scenarios add the frames dropped at the receiving port while measured
+local function report(scenario, port, pkts, secs, cycles, drops)
+    print(("RESULT scenario=%s port=%d pkts=%d seconds=%.4f mpps=%.3f cycles_per_pkt=%.2f%s")
+        :format(scenario, port, pkts, secs, pkts / secs / 1e6, cycles / pkts,
+            drops and (" dropped=%d"):format(drops) or ""))
+end
+
+local function txMaster(args)
+    local ports, tasks = portList(args.ports or "0"), {}
+    for i, port in ipairs(ports) do
+        local dev = device.config{port = port, txQueues = 1}
+        tasks[i] = mg.startTask("bench_" .. args.scenario, dev:getTxQueue(0), args.size, args.time)
+    end
+    for i, t in ipairs(tasks) do
+        report(args.scenario, ports[i], t:wait())
+    end
+end
+
+-- The generator feeding a receiver is a shared task: it runs on the master's core
+-- (the master only waits), so the measured task gets a worker core of its own
+-- wherever there is one. The run stops once the measured task is done.
+local function rxMaster(args)
+    local p = portList(args.ports or DEFAULT_PORTS.rx)
+    local txDev = device.config{port = p[1], txQueues = 1}
+    local rxDev = device.config{port = p[2], rxQueues = 1}
+    device.waitForLinks()
+    mg.startSharedTask("generate", txDev:getTxQueue(0), args.size)
+    local counter = mg.startTask("bench_rx", rxDev:getRxQueue(0), args.time)
+    report(args.scenario, p[2], counter:wait())
+    mg.stop()
+    mg.waitForTasks()
+end
+
+-- forward: ports TX,IN,OUT[,RX]. The forwarder measures what it sends on; given an
+-- RX port (the far end of a second cable), a counter there is measured instead. That
+-- needs a worker core per task: on one shared core the forwarder fills the far ring
+-- while the counter waits for its time slice, and the ring drops nearly everything.
+local function forwardMaster(args)
+    local p = portList(args.ports or DEFAULT_PORTS.forward)
+    local txDev = device.config{port = p[1], txQueues = 1}
+    local inDev = device.config{port = p[2], rxQueues = 1}
+    local outDev = device.config{port = p[3], txQueues = 1}
+    local rxDev = p[4] and device.config{port = p[4], rxQueues = 1}
+    device.waitForLinks()
+    mg.startSharedTask("generate", txDev:getTxQueue(0), args.size)
+    local measured
+    if rxDev then
+        measured = mg.startTask("bench_rx", rxDev:getRxQueue(0), args.time)
+        mg.startTask("forward", inDev:getRxQueue(0), outDev:getTxQueue(0))
+    else
+        measured = mg.startTask("bench_forward", inDev:getRxQueue(0), outDev:getTxQueue(0),
+            args.time)
+    end
+    report(args.scenario, p[4] or p[3], measured:wait())
+    mg.stop()
+    mg.waitForTasks()
 end
 
 function master(args)
-    local tasks = {}
-    for port in args.ports:gmatch("%d+") do
-        local dev = device.config{port = tonumber(port), txQueues = 1}
-        tasks[#tasks + 1] = mg.startTask("bench_" .. args.scenario, dev:getTxQueue(0), args.size,
-            args.time)
-    end
-    for _, t in ipairs(tasks) do
-        local pkts, secs, cycles = t:wait()
-        print(("RESULT scenario=%s port=%d pkts=%d seconds=%.4f mpps=%.3f cycles_per_pkt=%.2f")
-            :format(args.scenario, 0, pkts, secs, pkts / secs / 1e6, cycles / pkts))
+    if args.scenario == "rx" then
+        rxMaster(args)
+    elseif args.scenario == "forward" then
+        forwardMaster(args)
+    else
+        txMaster(args)
     end
 end
 
-local function pool(size)
-    return memory.createMemPool(function(buf)
+local function pool(size, n)
+    return memory.createMemPool{n = n, func = function(buf)
         buf:getUdpPacket():fill{ pktLength = size, ethSrc = "02:00:00:00:00:01",
             ethDst = "10:11:12:13:14:15", ip4Dst = "10.1.0.1", udpDst = 319 }
-    end)
+    end}
 end
 
--- measure `body` for `seconds` after a warm-up; returns packets, seconds, cycles
-local function measure(queue, size, seconds, body)
-    local bufs = pool(size):bufArray()
+-- Call step(a, b, c) for 0.5 s to warm up (JIT traces, caches).
+local function warmUp(step, a, b, c)
+    local stop = mg.getCycles() + mg.getCyclesFrequency() / 2
+    while mg.getCycles() < stop and mg.running() do step(a, b, c) end
+end
+
+-- Call step(a, b, c), which returns how many packets it handled, for `seconds`;
+-- returns packets, seconds, cycles.
+local function timed(seconds, step, a, b, c)
     local hz = mg.getCyclesFrequency()
-    local warm = mg.getCycles() + hz / 2
-    while mg.getCycles() < warm do body(bufs, queue, size) end
     local count = 0
     local start = mg.getCycles()
     local stop = start + seconds * hz
     while mg.running() do
-        body(bufs, queue, size)
-        count = count + bufs.size
+        count = count + step(a, b, c)
         if mg.getCycles() >= stop then break end
     end
     local cycles = tonumber(mg.getCycles() - start)
     return count, cycles / hz, cycles
+end
+
+-- a TX scenario: `body` allocates, changes and sends one burst from a prefilled pool
+local function measure(queue, size, seconds, body)
+    local function step(bufs, q, sz)
+        body(bufs, q, sz)
+        return bufs.size
+    end
+    local bufs = pool(size):bufArray()
+    warmUp(step, bufs, queue, size)
+    return timed(seconds, step, bufs, queue, size)
 end
 
 function bench_fixed(queue, size, seconds)
@@ -122,4 +209,58 @@ function bench_raw(queue, size, seconds)
         bufs:offloadUdpChecksums()
         q:send(bufs)
     end)
+end
+
+-- ---- RX scenarios ---------------------------------------------------------------
+
+-- The load: prefilled frames, as fast as the cable takes them. The pool covers what
+-- the rings of two cables hold (1024 each by default) and the tasks' arrays.
+function generate(queue, size)
+    local bufs = pool(size, 2^13 - 1):bufArray()
+    while mg.running() do
+        bufs:alloc(size)
+        queue:send(bufs)
+    end
+end
+
+-- frames the port of `queue` dropped because the receiver had no room (a full cable ring)
+local function dropped(queue)
+    return tonumber(queue.dev:getStats().imissed)
+end
+
+-- A receiving scenario: `step` as for timed; also returns the frames dropped at the
+-- port of `rxQueue` while measured. None dropped: the receiver kept up, so the rate
+-- is the sender's and the receiver could do more.
+local function measureRx(rxQueue, seconds, step, a, b, c)
+    warmUp(step, a, b, c)
+    local before = dropped(rxQueue)
+    local pkts, secs, cycles = timed(seconds, step, a, b, c)
+    return pkts, secs, cycles, dropped(rxQueue) - before
+end
+
+local function receive(bufs, queue)
+    local n = queue:recv(bufs)
+    bufs:freeAll()
+    return n
+end
+
+-- count what arrives (recv returns 0 once the run stops)
+function bench_rx(queue, seconds)
+    return measureRx(queue, seconds, receive, memory.bufArray(), queue)
+end
+
+local function forwardBurst(bufs, rxQueue, txQueue)
+    local n = rxQueue:recv(bufs)
+    txQueue:sendN(bufs, n)
+    return n
+end
+
+-- send out on txQueue what arrives on rxQueue, burst by burst, unchanged
+function forward(rxQueue, txQueue)
+    local bufs = memory.bufArray()
+    while mg.running() do forwardBurst(bufs, rxQueue, txQueue) end
+end
+
+function bench_forward(rxQueue, txQueue, seconds)
+    return measureRx(rxQueue, seconds, forwardBurst, memory.bufArray(), rxQueue, txQueue)
 end

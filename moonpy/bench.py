@@ -1,11 +1,14 @@
-"""`moonpy bench`: TX rates per core, side by side with C on the same DPDK.
+"""`moonpy bench`: packet rates per core, side by side with C on the same DPDK.
 
 Every measurement runs in its own process (DPDK starts once per process) on a
-`null` port unless said otherwise: the Lua scenarios of lua_scripts/benchmark.lua,
-the C reference loops of csrc/mp_bench.c doing the same work, and
+`null` port unless said otherwise: the Lua scenarios of lua_scripts/benchmark.lua
+(TX, and RX/forwarding across virtual cables), the Python script
+examples/udp-load.py (field engine and per-packet loop), the C reference loops
+of csrc/mp_bench.c doing the same work as the TX scenarios, and
 `dpdk-testpmd --forward-mode=txonly` (with and without --txonly-multi-flow).
-Each is run `--runs` times after a warm-up; the table shows min/median/max Mpps,
-TSC cycles per packet and the ratio to its reference. Numbers on a shared 2-core
+With `--moongen PATH` the Lua TX scenarios also run, unchanged, on the original
+MoonGen. Each is run `--runs` times; the table shows min/median/max Mpps, TSC
+cycles per packet and the ratio to its reference. Numbers on a shared 2-core
 VM are noisy: compare ratios from the same run, never absolute times.
 """
 
@@ -16,17 +19,36 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_LUA = ROOT / "lua_scripts" / "benchmark.lua"
+UDP_LOAD_PY = ROOT / "examples" / "udp-load.py"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One row of the table: what runs, and what it is compared with."""
+
+    name: str
+    what: str
+    kind: str  # testpmd | c | lua | py | moongen: the function in MEASURE that runs it
+    arg: str = ""  # the benchmark.lua / mp_bench.c scenario; py: udp-load.py options
+    size: int = 60
+    ref: str | None = None
+    ports: str | None = None  # benchmark.lua --ports (its default when None)
+    port_specs: tuple[str, ...] = ("null",)
+    command: tuple[str, ...] = ()  # moongen: the MoonGen binary (and its options)
 
 
 @dataclass
@@ -38,10 +60,26 @@ class Result:
     rss_mib: float = 0.0
     reference: str | None = None
     error: str | None = None
+    dropped_mpps: list[float] = field(default_factory=list)  # RX rows, see Measurement
 
     @property
     def median(self) -> float:
         return statistics.median(self.mpps) if self.mpps else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.mpps) and not self.error
+
+
+class Measurement(NamedTuple):
+    """What one run of a scenario measured."""
+
+    mpps: float
+    cycles: float  # TSC cycles per packet
+    rss_mib: float  # peak RSS of the process
+    # RX rows: frames the receiving port dropped while measured (its ring was full),
+    # per second; none means the receiver kept up and the rate is the sender's
+    dropped_mpps: float | None = None
 
 
 def run_child(cmd: list[str], timeout: float) -> tuple[str, float]:
@@ -70,28 +108,83 @@ def run_child(cmd: list[str], timeout: float) -> tuple[str, float]:
     return text, usage.ru_maxrss / 1024
 
 
-def lua_scenario(
-    scenario: str,
-    seconds: float,
-    size: int,
-    ports: str = "0",
-    port_specs: tuple[str, ...] = ("null",),
-) -> tuple[float, float, float]:
-    cmd = [sys.executable, "-m", "moonpy", "--plain", "--no-color"]
-    for spec in port_specs:
-        cmd += ["--port", spec]
-    cmd += [str(BENCH_LUA), scenario, "--time", str(seconds), "--size", str(size), "--ports", ports]
-    text, rss = run_child(cmd, timeout=seconds + 60)
+def parse_results(text: str, name: str, rss: float) -> Measurement:
+    """Mpps (summed over tasks), mean cycles/packet and drops from the RESULT lines
+    that benchmark.lua and examples/udp-load.py print."""
     results = [
-        dict(kv.split("=") for kv in ln.split()[1:])
+        dict(kv.split("=", 1) for kv in ln.split()[1:])
         for ln in text.splitlines()
-        if ln.startswith("RESULT")
+        if ln.startswith("RESULT ")
     ]
     if not results:
-        raise RuntimeError(f"no RESULT line from {scenario}: {text[-400:]}")
+        raise RuntimeError(f"no RESULT line from {name}: {text[-400:]}")
     mpps = sum(float(r["mpps"]) for r in results)
     cycles = statistics.mean(float(r["cycles_per_pkt"]) for r in results)
-    return mpps, cycles, rss
+    drops = [int(r["dropped"]) / float(r["seconds"]) / 1e6 for r in results if "dropped" in r]
+    return Measurement(mpps, cycles, rss, sum(drops) if drops else None)
+
+
+def moonpy_command(sc: Scenario) -> list[str]:
+    """`python -m moonpy` with the scenario's ports, up to the script."""
+    cmd = [sys.executable, "-m", "moonpy", "--plain", "--no-color"]
+    for spec in sc.port_specs:
+        cmd += ["--port", spec]
+    return cmd
+
+
+def benchmark_lua_args(sc: Scenario, seconds: float) -> list[str]:
+    args = [sc.arg, "--time", str(seconds), "--size", str(sc.size)]
+    return args + (["--ports", sc.ports] if sc.ports else [])
+
+
+def lua_scenario(sc: Scenario, seconds: float) -> Measurement:
+    cmd = moonpy_command(sc) + [str(BENCH_LUA), *benchmark_lua_args(sc, seconds)]
+    text, rss = run_child(cmd, timeout=seconds + 60)
+    return parse_results(text, sc.name, rss)
+
+
+def py_scenario(sc: Scenario, seconds: float) -> Measurement:
+    """examples/udp-load.py sending on port 0 with nobody receiving. The load task
+    times its own sending loop; there is no warm-up (nothing to compile)."""
+    cmd = moonpy_command(sc) + [str(UDP_LOAD_PY), "0", "0", "--time", str(seconds)]
+    cmd += ["--size", str(sc.size), *sc.arg.split()]
+    text, rss = run_child(cmd, timeout=seconds + 60)
+    return parse_results(text, sc.name, rss)
+
+
+def moongen_dpdk_config(path: Path) -> None:
+    """libmoon's DPDK configuration for one run: the cores (the first for the
+    master), and EAL options for a `net_null` port without hugepages or PCI
+    devices. libmoon appends the `cli` entries to the EAL command line."""
+    cores = sorted(os.sched_getaffinity(0))
+    eal = [
+        "--no-huge",
+        "-m",
+        "1024",
+        "--no-pci",
+        "--vdev=net_null0",
+        "--file-prefix",
+        f"mpbench{os.getpid()}",
+    ]
+    path.write_text(
+        "-- written by `moonpy bench --moongen` for one run\n"
+        "DPDKConfig {\n"
+        f"    cores = {{{', '.join(str(c) for c in sorted({cores[0], cores[-1]}))}}},\n"
+        f"    cli = {{{', '.join(json.dumps(a) for a in eal)}}},\n"
+        "}\n"
+    )
+
+
+def moongen_scenario(sc: Scenario, seconds: float) -> Measurement:
+    """The same benchmark.lua scenario on the original MoonGen. Its ports come from
+    a dpdk-conf.lua; `--dpdk-config=FILE` follows the script (libmoon's usage:
+    `MoonGen SCRIPT [--dpdk-config=FILE] [script args]`)."""
+    with tempfile.TemporaryDirectory(prefix="mpbench") as tmp:
+        conf = Path(tmp) / "dpdk-conf.lua"
+        moongen_dpdk_config(conf)
+        cmd = [*sc.command, str(BENCH_LUA), f"--dpdk-config={conf}"]
+        text, rss = run_child(cmd + benchmark_lua_args(sc, seconds), timeout=seconds + 60)
+    return parse_results(text, sc.name, rss)
 
 
 C_LOOP = """
@@ -110,15 +203,15 @@ eng.shutdown()
 """
 
 
-def c_scenario(scenario: str, seconds: float, size: int) -> tuple[float, float, float]:
-    code = C_LOOP.format(scenario=scenario, size=size, seconds=seconds)
+def c_scenario(sc: Scenario, seconds: float) -> Measurement:
+    code = C_LOOP.format(scenario=sc.arg, size=sc.size, seconds=seconds)
     text, rss = run_child([sys.executable, "-c", code], timeout=seconds + 60)
     data = json.loads([ln for ln in text.splitlines() if ln.startswith("{")][-1])
     mpps = data["pkts"] / data["secs"] / 1e6
-    return mpps, data["secs"] * data["hz"] / max(1, data["pkts"]), rss
+    return Measurement(mpps, data["secs"] * data["hz"] / max(1, data["pkts"]), rss)
 
 
-def testpmd(multi_flow: bool, seconds: float, size: int) -> tuple[float, float, float]:
+def testpmd(sc: Scenario, seconds: float) -> Measurement:
     exe = shutil.which("dpdk-testpmd")
     if not exe:
         raise RuntimeError("dpdk-testpmd not found: apt-get install dpdk-dev")
@@ -146,9 +239,9 @@ def testpmd(multi_flow: bool, seconds: float, size: int) -> tuple[float, float, 
         "--auto-start",
         "--stats-period=1",
         "--total-num-mbufs=8192",
-        f"--txpkts={size}",
+        f"--txpkts={sc.size}",
     ]
-    if multi_flow:
+    if sc.arg == "multi-flow":
         cmd.append("--txonly-multi-flow")
     text, rss = run_child(cmd, timeout=seconds + 30)
     pps = [int(m) for m in re.findall(r"Tx-pps:\s+(\d+)", text)]
@@ -158,8 +251,16 @@ def testpmd(multi_flow: bool, seconds: float, size: int) -> tuple[float, float, 
     if not pps:
         raise RuntimeError(f"no Tx-pps in testpmd output: {text[-400:]}")
     mpps = statistics.median(pps) / 1e6
-    hz = _tsc_hz()
-    return mpps, hz / (mpps * 1e6), rss
+    return Measurement(mpps, _tsc_hz() / (mpps * 1e6), rss)
+
+
+MEASURE: dict[str, Callable[[Scenario, float], Measurement]] = {
+    "testpmd": testpmd,
+    "c": c_scenario,
+    "lua": lua_scenario,
+    "py": py_scenario,
+    "moongen": moongen_scenario,
+}
 
 
 def _tsc_hz() -> float:
@@ -203,119 +304,250 @@ def machine() -> dict[str, str]:
     }
 
 
-SCENARIOS: list[tuple[str, str, str, dict]] = [
-    # name, description, kind, parameters
-    ("testpmd-fixed", "dpdk-testpmd txonly, 64 B", "testpmd", {"multi": False, "size": 64}),
-    (
+SCENARIOS: list[Scenario] = [
+    Scenario("testpmd-fixed", "dpdk-testpmd txonly, 64 B", "testpmd", "fixed", size=64),
+    Scenario(
         "testpmd-multiflow",
         "dpdk-testpmd txonly --txonly-multi-flow",
         "testpmd",
-        {"multi": True, "size": 64},
+        "multi-flow",
+        size=64,
     ),
-    ("c-fixed", "C loop: alloc + send, 60 B", "c", {"scenario": "fixed", "size": 60}),
-    (
-        "c-random",
-        "C loop: random IP src + UDP port, offload",
-        "c",
-        {"scenario": "random", "size": 60},
+    Scenario("c-fixed", "C loop: alloc + send, 60 B", "c", "fixed"),
+    Scenario("c-random", "C loop: random IP src + UDP port, offload", "c", "random"),
+    Scenario("c-heavy", "C loop: 8 random fields", "c", "heavy"),
+    Scenario(
+        "lua-fixed", "1: Lua, prefilled 60 B, no per-packet work", "lua", "fixed", ref="c-fixed"
     ),
-    ("c-heavy", "C loop: 8 random fields", "c", {"scenario": "heavy", "size": 60}),
-    (
-        "lua-fixed",
-        "1: Lua, prefilled 60 B, no per-packet work",
-        "lua",
-        {"scenario": "fixed", "size": 60, "ref": "c-fixed"},
-    ),
-    (
+    Scenario(
         "lua-random",
         "2: Lua, seed load task (random src IP + port)",
         "lua",
-        {"scenario": "random", "size": 60, "ref": "c-random"},
+        "random",
+        ref="c-random",
     ),
-    (
-        "lua-raw",
-        "2 via raw FFI pointers",
-        "lua",
-        {"scenario": "raw", "size": 60, "ref": "c-random"},
-    ),
-    (
+    Scenario("lua-raw", "2 via raw FFI pointers", "lua", "raw", ref="c-random"),
+    Scenario(
         "lua-checksum",
         "2 + ip4:calculateChecksum() per packet",
         "lua",
-        {"scenario": "checksum", "size": 60, "ref": "lua-random"},
+        "checksum",
+        ref="lua-random",
     ),
-    (
-        "lua-heavy",
-        "3: Lua, 8 math.random fields per packet",
-        "lua",
-        {"scenario": "heavy", "size": 60, "ref": "c-heavy"},
+    Scenario("lua-heavy", "3: Lua, 8 math.random fields per packet", "lua", "heavy", ref="c-heavy"),
+    Scenario(
+        "py-batch",
+        "4: Python, examples/udp-load.py, field engine (fields set in C per burst)",
+        "py",
+        ref="lua-random",
     ),
-    (
+    Scenario(
+        "py-loop",
+        "4: the same with --python-loop (a Python loop per packet)",
+        "py",
+        "--python-loop",
+        ref="lua-random",
+    ),
+    Scenario(
         "lua-fixed-1514",
         "5: scenario 1 with 1514 B frames",
         "lua",
-        {"scenario": "fixed", "size": 1514, "ref": "c-fixed-1514"},
+        "fixed",
+        size=1514,
+        ref="c-fixed-1514",
     ),
-    ("c-fixed-1514", "C loop, 1514 B", "c", {"scenario": "fixed", "size": 1514}),
-    (
+    Scenario("c-fixed-1514", "C loop, 1514 B", "c", "fixed", size=1514),
+    Scenario(
         "lua-random-1514",
         "5: scenario 2 with 1514 B frames",
         "lua",
-        {"scenario": "random", "size": 1514, "ref": "lua-random"},
+        "random",
+        size=1514,
+        ref="lua-random",
     ),
-    (
+    # the RX rows measure the receiving task on the worker core; the sender (prefilled
+    # frames) is a shared task on the master's core, so the rate is the slower of the two
+    Scenario(
+        "lua-rx-cable",
+        "6: Lua RX, recv + freeAll from a cable (sender shares the master's core; no C reference)",
+        "lua",
+        "rx",
+        port_specs=("cable",),
+    ),
+    Scenario(
+        "lua-forward-cable",
+        "6: Lua forwarder, recv from a cable + sendN to a null port (sender shares "
+        "the master's core)",
+        "lua",
+        "forward",
+        port_specs=("cable", "null"),
+        ref="lua-rx-cable",
+    ),
+    Scenario(
         "lua-random-cable",
         "2 on a virtual cable (software checksums, nobody reads)",
         "lua",
-        {"scenario": "random", "size": 60, "ports_spec": ("cable",), "ref": "lua-random"},
+        "random",
+        port_specs=("cable",),
+        ref="lua-random",
     ),
-    (
+    Scenario(
         "lua-random-2tasks",
         "7: scenario 2, one task per null port, 2 ports",
         "lua",
-        {
-            "scenario": "random",
-            "size": 60,
-            "ports": "0,1",
-            "ports_spec": ("null", "null"),
-            "ref": "lua-random",
-        },
+        "random",
+        ports="0,1",
+        port_specs=("null", "null"),
+        ref="lua-random",
     ),
 ]
 
+# the Lua TX scenarios that `--moongen` also runs on the original MoonGen
+MOONGEN_TWINS = ("lua-fixed", "lua-random", "lua-raw", "lua-checksum", "lua-heavy")
 
-def measure(name: str, kind: str, p: dict, seconds: float) -> tuple[float, float, float]:
-    if kind == "testpmd":
-        return testpmd(p["multi"], seconds, p["size"])
-    if kind == "c":
-        return c_scenario(p["scenario"], seconds, p["size"])
-    return lua_scenario(
-        p["scenario"], seconds, p["size"], p.get("ports", "0"), p.get("ports_spec", ("null",))
+
+def moongen_twin(sc: Scenario, command: list[str]) -> Scenario:
+    """`moongen-X`: lua-X run on MoonGen; compared with what lua-X is compared with
+    (its C loop, or the MoonGen row of its Lua reference)."""
+    ref = sc.ref.replace("lua-", "moongen-", 1) if sc.ref else None
+    return replace(
+        sc,
+        name=sc.name.replace("lua-", "moongen-", 1),
+        what=f"{sc.name} on the original MoonGen",
+        kind="moongen",
+        ref=ref,
+        command=tuple(command),
     )
 
 
-def run(seconds: float, runs: int, only: list[str] | None) -> tuple[dict, list[Result]]:
-    results: dict[str, Result] = {}
-    for name, what, kind, p in SCENARIOS:
-        if only and name not in only:
-            continue
-        r = Result(name, what, reference=p.get("ref"))
-        for _ in range(runs):
-            try:
-                mpps, cycles, rss = measure(name, kind, p, seconds)
-            except (RuntimeError, OSError) as e:
-                r.error = str(e).splitlines()[0][:200]
-                break
-            r.mpps.append(mpps)
-            r.cycles.append(cycles)
-            r.rss_mib = max(r.rss_mib, rss)
-        results[name] = r
+def scenarios(moongen: list[str] | None) -> list[Scenario]:
+    """The rows in table order; each MoonGen twin right after its Lua row."""
+    rows: list[Scenario] = []
+    for sc in SCENARIOS:
+        rows.append(sc)
+        if moongen and sc.name in MOONGEN_TWINS:
+            rows.append(moongen_twin(sc, moongen))
+    return rows
+
+
+def selected(rows: list[Scenario], only: list[str] | None) -> list[Scenario]:
+    """`--only` rows; naming lua-X also selects its MoonGen twin moongen-X."""
+    if not only:
+        return rows
+    wanted = set(only) | {n.replace("lua-", "moongen-", 1) for n in only}
+    return [sc for sc in rows if sc.name in wanted]
+
+
+def measure(sc: Scenario, seconds: float, runs: int) -> Result:
+    r = Result(sc.name, sc.what, reference=sc.ref)
+    for _ in range(runs):
+        try:
+            m = MEASURE[sc.kind](sc, seconds)
+        except (RuntimeError, OSError) as e:
+            r.error = str(e).splitlines()[0][:200]
+            break
+        r.mpps.append(m.mpps)
+        r.cycles.append(m.cycles)
+        r.rss_mib = max(r.rss_mib, m.rss_mib)
+        if m.dropped_mpps is not None:
+            r.dropped_mpps.append(m.dropped_mpps)
+    return r
+
+
+def run(seconds: float, runs: int, rows: list[Scenario]) -> tuple[dict, list[Result]]:
+    results = []
+    for sc in rows:
+        r = measure(sc, seconds, runs)
+        results.append(r)
         print(
-            f"  {name:<20} {r.median:8.2f} Mpps" + (f"  ({r.error})" if r.error else ""),
+            f"  {sc.name:<20} {r.median:8.2f} Mpps" + (f"  ({r.error})" if r.error else ""),
             file=sys.stderr,
             flush=True,
         )
-    return machine(), list(results.values())
+    return machine(), results
+
+
+def table_row(r: Result, by: dict[str, Result]) -> str:
+    if r.error:
+        return f"| {r.name} | {r.what} | failed: {r.error} | | | |"
+    ratio = ""
+    ref = by.get(r.reference or "")
+    if ref and ref.ok:
+        ratio = f"{r.median / ref.median:.2f}x {ref.name}"
+    return (
+        f"| {r.name} | {r.what} | {min(r.mpps):.2f} / {r.median:.2f} / "
+        f"{max(r.mpps):.2f} | {statistics.median(r.cycles):.1f} | {ratio} "
+        f"| {r.rss_mib:.0f} |"
+    )
+
+
+def notes(info: dict, by: dict[str, Result]) -> list[str]:
+    """The lines under the table: the ratios issue 9 sets targets for (where both
+    sides were measured) and how to read the RX rows."""
+    lines = []
+    for a, b, target in (
+        ("lua-fixed", "testpmd-fixed", ""),
+        ("lua-random", "testpmd-multiflow", ""),
+        ("lua-heavy", "testpmd-multiflow", ""),
+        ("py-batch", "lua-random", " (target >= 0.8x: scenario 4 vs scenario 2)"),
+        ("py-batch", "c-random", " (target >= 0.8x: scenario 4 vs its C reference)"),
+    ):
+        if a in by and b in by and by[a].ok and by[b].ok:
+            lines.append(f"{a} / {b} = {by[a].median / by[b].median:.2f}x{target}")
+    one, two = by.get("lua-random"), by.get("lua-random-2tasks")
+    if one and two and one.ok and two.ok:
+        lines.append(
+            f"scaling 2 tasks / 1 task = {two.median / one.median:.2f}x "
+            f"(a {info['cores']}-core machine has {int(info['cores']) - 1} worker "
+            "core(s): tasks beyond that share a core)"
+        )
+    for r in by.values():
+        if r.ok and r.dropped_mpps:
+            lines.append(bottleneck(r))
+    if "lua-rx-cable" in by:
+        lines.append(
+            "lua-rx-cable: no C reference (a C receive loop would belong in csrc/mp_bench.c)"
+        )
+    return lines
+
+
+def bottleneck(r: Result) -> str:
+    """Which side an RX row measured: the receiver only if its port dropped frames."""
+    drops = statistics.median(r.dropped_mpps)
+    if drops == 0:
+        return f"{r.name}: no frames dropped at the receiver: it kept up, the rate is the sender's"
+    return (
+        f"{r.name}: the receiving port dropped {drops / (drops + r.median):.0%} of what "
+        "was sent: the receiver is the bottleneck"
+    )
+
+
+def _mpps(r: Result | None) -> str:
+    return f"{r.median:.2f}" if r and r.ok else "-"
+
+
+def _ratio(a: Result | None, b: Result | None) -> str:
+    return f"{a.median / b.median:.2f}x" if a and b and a.ok and b.ok else "-"
+
+
+def three_way(by: dict[str, Result]) -> list[str]:
+    """moonpy's Lua vs the original MoonGen vs C, for the scenarios run on both."""
+    lines = []
+    for name in MOONGEN_TWINS:
+        lua, mg = by.get(name), by.get(name.replace("lua-", "moongen-", 1))
+        if not (lua and mg):
+            continue
+        ref = lua.reference or ""
+        c = by.get(ref) if ref.startswith("c-") else None  # checksum has no C loop
+        c_cell = f"{_mpps(c)} ({c.name})" if c else "-"
+        lines.append(
+            f"| {name[4:]} | {_mpps(lua)} | {_mpps(mg)} | {c_cell} | {_ratio(lua, mg)} "
+            f"| {_ratio(mg, c)} |"
+        )
+    if not lines:
+        return []
+    head = "| scenario | moonpy Lua Mpps | MoonGen Mpps | C Mpps | moonpy / MoonGen | MoonGen / C |"
+    return [head, "|---|---|---|---|---|---|", *lines]
 
 
 def table(info: dict, results: list[Result]) -> str:
@@ -327,36 +559,27 @@ def table(info: dict, results: list[Result]) -> str:
         "| scenario | what | Mpps min / median / max | TSC cycles/pkt | vs reference "
         "| peak RSS MiB |",
         "|---|---|---|---|---|---|",
+        *(table_row(r, by) for r in results),
     ]
-    for r in results:
-        if r.error:
-            lines.append(f"| {r.name} | {r.what} | failed: {r.error} | | | |")
-            continue
-        ratio = ""
-        ref = by.get(r.reference or "")
-        if ref and ref.median and not ref.error:
-            ratio = f"{r.median / ref.median:.2f}x {ref.name}"
-        lines.append(
-            f"| {r.name} | {r.what} | {min(r.mpps):.2f} / {r.median:.2f} / "
-            f"{max(r.mpps):.2f} | {statistics.median(r.cycles):.1f} | {ratio} "
-            f"| {r.rss_mib:.0f} |"
-        )
-    extra = []
-    for a, b in (
-        ("lua-fixed", "testpmd-fixed"),
-        ("lua-random", "testpmd-multiflow"),
-        ("lua-heavy", "testpmd-multiflow"),
-    ):
-        if a in by and b in by and by[b].median and not by[a].error:
-            extra.append(f"{a} / {b} = {by[a].median / by[b].median:.2f}x")
-    if "lua-random-2tasks" in by and "lua-random" in by and by["lua-random"].median:
-        extra.append(
-            f"scaling 2 tasks / 1 task = "
-            f"{by['lua-random-2tasks'].median / by['lua-random'].median:.2f}x "
-            f"(a {info['cores']}-core machine has {int(info['cores']) - 1} worker "
-            "core(s): tasks beyond that share a core)"
-        )
-    return "\n".join(lines + [""] + extra)
+    extra = notes(info, by)
+    if extra:
+        lines += ["", *extra]
+    three = three_way(by)
+    if three:
+        lines += ["", f"moonpy's Lua vs MoonGen ({info.get('moongen')}) vs C:", "", *three]
+    return "\n".join(lines)
+
+
+def check_only(only: list[str], rows: list[Scenario]) -> str | None:
+    """The one-line complaint about unknown `--only` names, or None."""
+    unknown = set(only) - {sc.name for sc in rows}
+    if not unknown:
+        return None
+    hint = ""
+    if any(n.startswith("moongen-") for n in unknown):
+        hint = " (moongen-* rows need --moongen PATH)"
+    valid = ", ".join(sc.name for sc in rows)
+    return f"moonpy bench: unknown scenario(s) {sorted(unknown)}; valid: {valid}{hint}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,22 +589,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated scenario names")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ap.add_argument(
+        "--moongen",
+        metavar="PATH",
+        help="a MoonGen binary (a command line, split like a shell does): also run "
+        f"{', '.join(MOONGEN_TWINS)} on it as moongen-* rows",
+    )
     args = ap.parse_args(argv)
+    moongen = shlex.split(args.moongen) if args.moongen else None
+    rows = scenarios(moongen)
     if args.list:
-        for name, what, _, _ in SCENARIOS:
-            print(f"{name:<20} {what}")
+        for sc in scenarios(moongen or ["MoonGen"]):
+            note = "  (with --moongen PATH)" if sc.kind == "moongen" and not moongen else ""
+            print(f"{sc.name:<20} {sc.what}{note}")
         return 0
     only = args.only.split(",") if args.only else None
-    if only:
-        unknown = set(only) - {s[0] for s in SCENARIOS}
-        if unknown:
-            valid = ", ".join(s[0] for s in SCENARIOS)
-            print(
-                f"moonpy bench: unknown scenario(s) {sorted(unknown)}; valid: {valid}",
-                file=sys.stderr,
-            )
-            return 2
-    info, results = run(args.time, args.runs, only)
+    complaint = check_only(only, rows) if only else None
+    if complaint:
+        print(complaint, file=sys.stderr)
+        return 2
+    info, results = run(args.time, args.runs, selected(rows, only))
+    if moongen:
+        info["moongen"] = args.moongen
     print(table(info, results))
     if args.json:
         with open(args.json, "w") as f:

@@ -2,7 +2,7 @@
 
     moonpy [moonpy options] SCRIPT.lua [script arguments...]
     moonpy ports [moonpy options]
-    moonpy bench [--time S] [--runs N] [--only a,b] [--json FILE]
+    moonpy bench [--time S] [--runs N] [--only a,b] [--json FILE] [--moongen PATH]
     moonpy [moonpy options] replay FILE.pcap --port 0 [--speed X | --rate MBIT] [--loop N]
     moonpy [moonpy options] dump --port 1 -w out.pcap [--filter EXPR] [--snaplen N]
     moonpy [moonpy options] simple start FLOW:TX:RX[:OPTIONS[:OVERRIDES]] ... | list | debug
@@ -150,6 +150,22 @@ def extract_dpdk_config(args: list[str]) -> tuple[list[str], str | None]:
     return rest, found
 
 
+def check_dpdk_config(path: str, opts: argparse.Namespace) -> None:
+    """moonpy does not read libmoon's dpdk-conf.lua. With ports given the moonpy way
+    the option is ignored with a note (so a MoonGen command line, such as the one
+    `moonpy bench --moongen` builds, runs unchanged); without, it is an error rather
+    than a silent fallback to the default cable."""
+    if not (opts.port or opts.config):
+        raise ConfigError(
+            f"--dpdk-config={path}: dpdk-conf.lua files are not read by "
+            "moonpy; use --config FILE.toml or --port/--cores/--eal options"
+        )
+    print(
+        f"[INFO]  --dpdk-config={path} ignored: moonpy's ports come from --port/--config",
+        file=sys.stderr,
+    )
+
+
 def run_script(opts: argparse.Namespace, cfg: Config) -> int:
     if opts.target.endswith(".py"):
         from moonpy.pyscript import run_python_script
@@ -247,10 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     opts.args, dpdk_conf = extract_dpdk_config(opts.args)
     try:
         if dpdk_conf:
-            raise ConfigError(
-                f"--dpdk-config={dpdk_conf}: dpdk-conf.lua files are not read by "
-                "moonpy; use --config FILE.toml or --port/--cores/--eal options"
-            )
+            check_dpdk_config(dpdk_conf, opts)
         cfg = make_config(opts)
         if opts.target == "ports":
             if opts.args:
