@@ -10,9 +10,10 @@
 #include "mp_api.h"
 #include "mp_bench.h"
 
-/* LuaJIT 2.1's math.random: xoshiro256** to a double in [1, 2), then
- * floor((d - 1) * (n - m + 1)) + m for math.random(m, n). The C loops draw their
- * random values the same way, so a Lua/C ratio measures the layers, not the PRNG. */
+/* moonpy's math.random (moonpy/lua/moonpy/random.lua): xoshiro256**, its top 53 bits
+ * as a double in [0, 1), then floor(d * (n - m + 1)) + m for math.random(m, n). The C
+ * loops draw their random values the same way, so a Lua/C ratio measures the layers,
+ * not the PRNG. */
 struct prng {
     uint64_t s[4];
 };
@@ -29,11 +30,7 @@ static inline double prng_double(struct prng *p)
     s[0] ^= s[3];
     s[2] ^= t;
     s[3] = rotl(s[3], 45);
-    union {
-        uint64_t u;
-        double d;
-    } u = {.u = (r & 0x000fffffffffffffull) | 0x3ff0000000000000ull};
-    return u.d - 1.0;
+    return (double)(int64_t)(r >> 11) * 0x1p-53;
 }
 
 static inline uint64_t xorshift(struct prng *p, double range)
