@@ -24,7 +24,7 @@ local ffi    = require "ffi"
 local DEFAULT_PORTS = { rx = "0,1", forward = "0,1,2" }
 
 function configure(parser)
-    parser:argument("scenario", "fixed | random | checksum | heavy | raw | rx | forward")
+    parser:argument("scenario", "fixed | random | multiflow | checksum | heavy | raw | rx | forward")
     parser:option("-s --size", "Packet size without CRC."):default(60):convert(tonumber)
     parser:option("-t --time", "Seconds to measure (after 0.5 s warm-up)."):default(3):convert(tonumber)
     parser:option("-p --ports", "TX scenarios: ports, one task each (default 0; e.g. 0,1). "
@@ -158,6 +158,24 @@ function bench_random(queue, size, seconds)
             local pkt = buf:getUdpPacket()
             pkt.ip4.src:set(math.random(0, 2^32 - 1))
             pkt.udp.src:set(math.random(0, 2^16 - 1))
+        end
+        bufs:offloadUdpChecksums()
+        q:send(bufs)
+    end)
+end
+
+-- scenario 2 with testpmd's multi-flow rule instead of random numbers: the source IP's
+-- third byte from a per-packet counter (testpmd --txonly-multi-flow), the same UDP
+-- checksum offload request; compares the Lua layers with testpmd's per-packet work
+local flow = 0
+function bench_multiflow(queue, size, seconds)
+    local band = bit.band
+    return measure(queue, size, seconds, function(bufs, q, sz)
+        bufs:alloc(sz)
+        for i, buf in ipairs(bufs) do
+            local pkt = buf:getUdpPacket()
+            flow = band(flow + 1, 255) -- not `% 256`: a float modulo is a division
+            pkt.ip4.src:set(0xC0A80001 + flow * 256)
         end
         bufs:offloadUdpChecksums()
         q:send(bufs)
