@@ -261,7 +261,9 @@ class Engine:
                 port.dpdk_id, rx_queues, tx_queues, rx_descs, tx_descs, pools, offloads
             )
             port.sw_checksums = offloads == 0 and port.kind not in _SINK_KINDS
-            flags = 0x4 | (0x2 if port.sw_checksums else 0)
+            # mp_api.h: 0x4 configured, 0x2 checksums in software, 0x8 the driver's
+            # tx_prepare before TX (checksum offload in hardware)
+            flags = 0x4 | (0x2 if port.sw_checksums else 0) | (0x8 if offloads else 0)
             peer_dpdk = -1
             if port.kind == "cable":
                 flags |= 0x1

@@ -24,6 +24,7 @@
 #define MP_PORT_DROP_ON_FULL 0x1u /* a virtual cable: a full peer ring drops */
 #define MP_PORT_SW_CSUM 0x2u      /* compute requested checksums in software */
 #define MP_PORT_CONFIGURED 0x4u
+#define MP_PORT_TX_PREPARE 0x8u   /* hardware checksum offload: rte_eth_tx_prepare before TX */
 
 /* MP_CDEF_BEGIN */
 struct rte_mbuf;
