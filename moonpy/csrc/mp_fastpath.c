@@ -141,8 +141,7 @@ int mp_alloc_bulk(struct rte_mempool *pool, struct rte_mbuf **bufs, uint32_t n, 
         __builtin_prefetch(bufs[i], 1, 3);
     for (uint32_t i = 0; i < n; i++) {
         struct rte_mbuf *m = bufs[i];
-        if ((i & 3) == 3)
-            held_poll(); /* a paced burst's held frames leave on time (see send_paced) */
+        held_poll(); /* a paced burst's held frames leave on time (see send_paced) */
         m->data_off = RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, m->buf_len);
         m->pkt_len = len;
         m->data_len = (uint16_t)len;
