@@ -24,7 +24,7 @@ local ffi    = require "ffi"
 local DEFAULT_PORTS = { rx = "0,1", forward = "0,1,2" }
 
 function configure(parser)
-    parser:argument("scenario", "fixed | random | multiflow | checksum | heavy | raw | rx | forward")
+    parser:argument("scenario", "fixed | random | multiflow | checksum | heavy | raw | phases | rx | forward")
     parser:option("-s --size", "Packet size without CRC."):default(60):convert(tonumber)
     parser:option("-t --time", "Seconds to measure (after 0.5 s warm-up)."):default(3):convert(tonumber)
     parser:option("-p --ports", "TX scenarios: ports, one task each (default 0; e.g. 0,1). "
@@ -180,6 +180,35 @@ function bench_multiflow(queue, size, seconds)
         bufs:offloadUdpChecksums()
         q:send(bufs)
     end)
+end
+
+-- scenario 2 with a TSC read between its steps: where a packet's cycles go (profile
+-- evidence for docs/performance.md; the reads themselves cost ~2 cycles per packet)
+function bench_phases(queue, size, seconds)
+    local rdtsc = require("moonpy.api").rdtsc
+    local t = ffi.new("uint64_t[4]")
+    local bursts = 0
+    local results = { measure(queue, size, seconds, function(bufs, q, sz)
+        local t0 = rdtsc()
+        bufs:alloc(sz)
+        local t1 = rdtsc()
+        for i, buf in ipairs(bufs) do
+            local pkt = buf:getUdpPacket()
+            pkt.ip4.src:set(math.random(0, 2^32 - 1))
+            pkt.udp.src:set(math.random(0, 2^16 - 1))
+        end
+        local t2 = rdtsc()
+        bufs:offloadUdpChecksums()
+        local t3 = rdtsc()
+        q:send(bufs)
+        t[0], t[1], t[2], t[3] = t[0] + (t1 - t0), t[1] + (t2 - t1), t[2] + (t3 - t2),
+            t[3] + (rdtsc() - t3)
+        bursts = bursts + 1
+    end) }
+    local per = function(i) return tonumber(t[i]) / bursts / 63 end
+    print(("PHASES cycles per packet: alloc %.1f, Lua loop (2 random fields) %.1f, "
+        .. "offload request %.1f, send %.1f"):format(per(0), per(1), per(2), per(3)))
+    return unpack(results)
 end
 
 function bench_checksum(queue, size, seconds)
