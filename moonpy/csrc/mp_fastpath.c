@@ -170,6 +170,66 @@ static void mp_free_one(struct rte_mbuf *buf)
 
 /* ---- software checksums ----------------------------------------------- */
 
+/* Ones' complement sums for the software checksums of ports without offload (virtual
+ * cables, pcap, tap): 8 bytes per step into a 64-bit accumulator, folded at the end. Summing
+ * native-order words and storing the result natively gives the network-order checksum
+ * (RFC 1071), as DPDK's 16-bit loop does, in a fraction of the steps (a loop over 63 hot
+ * 60-byte UDP frames: 80 -> 39 cycles a frame with rte_ipv4_cksum/rte_ipv4_udptcp_cksum
+ * before; the seed's load task on a cable 16.5 -> 24.3 Mpps). */
+static inline uint64_t csum_add(const uint8_t *p, uint32_t len, uint64_t sum)
+{
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        sum += (w & 0xffffffffu) + (w >> 32);
+    }
+    if (len >= 4) {
+        uint32_t w;
+        memcpy(&w, p, 4);
+        sum += w;
+        p += 4;
+        len -= 4;
+    }
+    if (len) { /* 1-3 bytes, zero-padded in memory order */
+        uint32_t w = 0;
+        memcpy(&w, p, len);
+        sum += w;
+    }
+    return sum;
+}
+
+static inline uint16_t csum_fold(uint64_t sum)
+{
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    sum = (sum & 0xffffffffu) + (sum >> 32);
+    sum = (sum & 0xffffu) + (sum >> 16);
+    sum = (sum & 0xffffu) + (sum >> 16);
+    sum = (sum & 0xffffu) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/* Both sums below read the checksum field as it is and cancel it by adding its complement
+ * (x + ~x is ones' complement zero) instead of zeroing it first: a 2-byte store followed by
+ * 8-byte loads over it cannot be store-forwarded, and stalls cost more than the sum. */
+
+/* The IPv4 header checksum. */
+static inline uint16_t ip4_cksum(const struct rte_ipv4_hdr *ip, uint32_t ihl)
+{
+    uint64_t sum = (uint16_t)~ip->hdr_checksum;
+    return (uint16_t)~csum_fold(csum_add((const uint8_t *)ip, ihl, sum));
+}
+
+/* The UDP/TCP checksum over IPv4, `field` pointing at its checksum field: the pseudo-header
+ * (addresses, protocol, L4 length) and the segment. UDP sends a zero sum as 0xffff. */
+static inline uint16_t ip4_l4_cksum(const struct rte_ipv4_hdr *ip, const uint8_t *l4,
+                                    uint32_t l4_len, const uint16_t *field)
+{
+    uint64_t sum = csum_add((const uint8_t *)&ip->src_addr, 8, (uint16_t)~*field);
+    sum += rte_cpu_to_be_16((uint16_t)ip->next_proto_id) + rte_cpu_to_be_16((uint16_t)l4_len);
+    uint16_t cs = (uint16_t)~csum_fold(csum_add(l4, l4_len, sum));
+    return (cs == 0 && ip->next_proto_id == IPPROTO_UDP) ? 0xffff : cs;
+}
+
 /* Honour checksum-offload requests on ports that cannot do them, so frames on
  * the wire are valid. Lengths come from the (possibly nonsense) headers a
  * script wrote: never read past the frame. */
@@ -205,20 +265,16 @@ static void sw_checksum_one(struct rte_mbuf *m)
     uint32_t tot = rte_be_to_cpu_16(ip->total_length);
     if (ihl < 20 || l2 + ihl > dlen)
         return;
-    if (fl & RTE_MBUF_F_TX_IP_CKSUM) {
-        ip->hdr_checksum = 0;
-        ip->hdr_checksum = rte_ipv4_cksum(ip);
-    }
+    if (fl & RTE_MBUF_F_TX_IP_CKSUM)
+        ip->hdr_checksum = ip4_cksum(ip, ihl);
     if (l4 == 0 || tot < ihl || l2 + tot > dlen)
         return;
     if (l4 == RTE_MBUF_F_TX_UDP_CKSUM && tot >= ihl + 8) {
         struct rte_udp_hdr *udp = (struct rte_udp_hdr *)((uint8_t *)ip + ihl);
-        udp->dgram_cksum = 0;
-        udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+        udp->dgram_cksum = ip4_l4_cksum(ip, (const uint8_t *)udp, tot - ihl, &udp->dgram_cksum);
     } else if (l4 == RTE_MBUF_F_TX_TCP_CKSUM && tot >= ihl + 20) {
         struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)((uint8_t *)ip + ihl);
-        tcp->cksum = 0;
-        tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+        tcp->cksum = ip4_l4_cksum(ip, (const uint8_t *)tcp, tot - ihl, &tcp->cksum);
     }
 }
 
