@@ -413,6 +413,22 @@ SCENARIOS: list[Scenario] = [
         ref="lua-rx-cable",
     ),
     Scenario(
+        "lua-fixed-cable",
+        "1 on a virtual cable (nobody reads: a full ring drops, like a wire)",
+        "lua",
+        "fixed",
+        port_specs=("cable",),
+        ref="lua-fixed",
+    ),
+    Scenario(
+        "lua-heavy-cable",
+        "3 on a virtual cable (software checksums, nobody reads)",
+        "lua",
+        "heavy",
+        port_specs=("cable",),
+        ref="lua-heavy",
+    ),
+    Scenario(
         "lua-random-cable",
         "2 on a virtual cable (software checksums, nobody reads)",
         "lua",
