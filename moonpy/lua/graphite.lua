@@ -1,26 +1,5 @@
 -- graphite: libmoon's `graphite` module is not supported in moonpy (the Graphite writer).
--- The module loads, so scripts that only require it run; each function raises a clear
--- error naming itself.
-local mod = {}
-
-local WHAT = "the Graphite writer"
-
-local function unsupported(fn)
-	return function()
-		error(("graphite.%s: %s is not supported in moonpy"):format(fn, WHAT), 2)
-	end
-end
-
-for _, fn in ipairs({
+-- The module loads; each function raises a clear error naming itself.
+return require("moonpy.unsupported")("graphite", "the Graphite writer", {
 	"newWriter",
-}) do
-	mod[fn] = unsupported(fn)
-end
-
-return setmetatable(mod, {
-	__index = function(_, fn)
-		if type(fn) == "string" and not fn:match("^__") then
-			return unsupported(fn)
-		end
-	end,
 })

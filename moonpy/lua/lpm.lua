@@ -1,26 +1,5 @@
 -- lpm: libmoon's `lpm` module is not supported in moonpy (DPDK LPM routing tables).
--- The module loads, so scripts that only require it run; each function raises a clear
--- error naming itself.
-local mod = {}
-
-local WHAT = "DPDK LPM routing tables"
-
-local function unsupported(fn)
-	return function()
-		error(("lpm.%s: %s is not supported in moonpy"):format(fn, WHAT), 2)
-	end
-end
-
-for _, fn in ipairs({
+-- The module loads; each function raises a clear error naming itself.
+return require("moonpy.unsupported")("lpm", "DPDK LPM routing tables", {
 	"createLpm4Table", "applyRoute", "decrementTTL",
-}) do
-	mod[fn] = unsupported(fn)
-end
-
-return setmetatable(mod, {
-	__index = function(_, fn)
-		if type(fn) == "string" and not fn:match("^__") then
-			return unsupported(fn)
-		end
-	end,
 })
