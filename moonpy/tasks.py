@@ -26,7 +26,6 @@ import os
 import sys
 import sysconfig
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from typing import Any
 from moonpy import _dpdk
 from moonpy.engine import dpdk_thread
 from moonpy.errors import MoonpyError, TaskError
+from moonpy.taskcores import TaskRegistry, give_up
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"])
@@ -64,28 +64,22 @@ class Task:
         stopped: list[float] = []
         grace = self.manager.grace if self.manager else 3.0
         while not self.done.wait(0.05):
-            if _give_up(stopped, grace):
+            if give_up(stopped, grace):
                 return None
         return None if self.error else self.result
 
     def is_running(self) -> bool:
         return not self.done.is_set()
 
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
     def __repr__(self) -> str:
         return f"[Task: id={self.id}, core={self.core}, fn={self.name}]"
 
 
-def _give_up(stopped_since: list[float], grace: float) -> bool:
-    """After the run stopped, tasks get ``grace`` seconds to leave their loops."""
-    if _dpdk.running():
-        return False
-    now = time.monotonic()
-    if not stopped_since:
-        stopped_since.append(now)
-    return now - stopped_since[0] > grace
-
-
-class TaskManager:
+class TaskManager(TaskRegistry[Task]):
     """Starts, tracks and joins the Python tasks of one run."""
 
     def __init__(
@@ -94,46 +88,8 @@ class TaskManager:
         grace: float = 3.0,
         on_failure: Callable[[Task, BaseException], None] | None = None,
     ) -> None:
-        self.master_core = cores[0]
-        self.workers = list(cores[1:])
-        self.grace = grace
+        super().__init__(cores, grace, _warn)
         self.on_failure = on_failure or _report_failure
-        self.tasks: dict[int, Task] = {}
-        self._lock = threading.Lock()
-        self._next_id = 1
-        self._warned = False
-
-    def _pick_core(self, shared: bool, core: int | None) -> int:
-        running = [t for t in self.tasks.values() if not t.done.is_set()]
-        if shared:
-            return self.master_core
-        if core is not None:
-            if any(t.core == core and not t.shared for t in running):
-                raise TaskError(f"requested core {core} is already in use")
-            usable = os.sched_getaffinity(0) | {self.master_core}
-            if core not in usable:
-                raise TaskError(f"core {core} is not available; usable cores: {sorted(usable)}")
-            return core
-        load = {c: 0 for c in self.workers}
-        for t in running:
-            if t.core in load and not t.shared:
-                load[t.core] += 1
-        for c in self.workers:
-            if load[c] == 0:
-                return c
-        candidates = self.workers or [self.master_core]
-        chosen = min(candidates, key=lambda c: load.get(c, 0))
-        if not self._warned:
-            self._warned = True
-            from moonpy.stats import log_warn
-
-            log_warn(
-                f"more tasks than worker cores ({len(self.workers)} worker cores: "
-                f"{self.workers or 'none'}); extra tasks share cores and get a share of "
-                "their time. Use --cores to give moonpy more cores.",
-                file=sys.stderr,
-            )
-        return chosen
 
     def start(
         self,
@@ -147,18 +103,9 @@ class TaskManager:
         if not callable(fn):
             raise TaskError(f"start_task: the first argument must be a function, got {fn!r}")
         with self._lock:
-            chosen = self._pick_core(shared, core)
-            task = Task(
-                self._next_id,
-                name or getattr(fn, "__name__", "task"),
-                chosen,
-                shared,
-                fn,
-                args,
-                manager=self,
-            )
-            self._next_id += 1
-            self.tasks[task.id] = task
+            chosen = self.pick_core(shared, core)
+            label = name or getattr(fn, "__name__", "task")
+            task = self.register(lambda id: Task(id, label, chosen, shared, fn, args, manager=self))
         task.thread = threading.Thread(
             target=self._run, args=(task,), name=f"task-{task.name}", daemon=True
         )
@@ -181,28 +128,14 @@ class TaskManager:
         finally:
             task.done.set()
 
-    def wait_all(self) -> None:
-        """Wait for every task (those started meanwhile too); after the run
-        stops, give up once the grace period has passed."""
-        stopped: list[float] = []
-        while True:
-            pending = [t for t in list(self.tasks.values()) if not t.done.is_set()]
-            if not pending or _give_up(stopped, self.grace):
-                return
-            pending[0].done.wait(0.05)
-
-    def join(self, grace: float) -> list[Task]:
-        """Wait up to ``grace`` seconds for every task; returns the stuck ones."""
-        deadline = time.monotonic() + grace
-        for t in list(self.tasks.values()):
-            t.done.wait(max(0.0, deadline - time.monotonic()))
-        return [t for t in self.tasks.values() if not t.done.is_set()]
-
-    def failures(self) -> list[Task]:
-        return [t for t in self.tasks.values() if t.error is not None]
-
 
 # ---- error reports: the script's frames only ----------------------------------------
+
+
+def _warn(message: str) -> None:
+    from moonpy.stats import log_warn  # (stats imports this module)
+
+    log_warn(message, file=sys.stderr)
 
 
 def _is_user_frame(filename: str) -> bool:

@@ -2,25 +2,23 @@
 running its own LuaJIT VM (lupa releases the GIL while Lua runs, so tasks run
 in parallel). Arguments and results cross as moonpy.serialize messages.
 
-Cores: the first configured core belongs to the master (and to shared tasks:
-stats, ARP, timers); every other core takes one worker task. When there are
-more worker tasks than cores, moonpy says so once and puts the extra task on
-the least loaded worker core: it runs, but shares that core's time.
+Which core a task gets and how the master waits for tasks: moonpy.taskcores,
+shared with Python tasks. Shared tasks (stats, ARP, timers) run on the master's
+core, at most ``shared_cores`` at a time.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from moonpy import _dpdk
 from moonpy.engine import dpdk_thread
 from moonpy.errors import ScriptError, TaskError
 from moonpy.serialize import Message, message_roundtrip
+from moonpy.taskcores import TaskRegistry, give_up
 
 
 @dataclass
@@ -36,9 +34,17 @@ class Task:
     done: threading.Event = field(default_factory=threading.Event)
     started_at: float = field(default_factory=time.monotonic)
 
+    @property
+    def shared(self) -> bool:
+        return self.kind == "shared"
 
-class TaskManager:
-    """Starts, tracks and joins the tasks of one run."""
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+class TaskManager(TaskRegistry[Task]):
+    """Starts, tracks and joins the Lua tasks of one run."""
 
     def __init__(
         self,
@@ -49,60 +55,25 @@ class TaskManager:
         warn: Callable[[str], None],
         grace: float = 3.0,
     ) -> None:
-        self.grace = grace
-        self.master_core = cores[0]
-        self.workers = cores[1:]
+        super().__init__(cores, grace, warn)
         self.shared_limit = shared_cores
         self.body = body
         self.on_failure = on_failure
-        self.warn = warn
-        self.tasks: dict[int, Task] = {}
-        self._lock = threading.Lock()
-        self._next_id = 1
-        self._warned_oversubscribe = False
 
     def _pick_core(self, kind: str, core: int) -> int:
-        running = [t for t in self.tasks.values() if not t.done.is_set()]
         if kind == "shared":
-            shared = [t for t in running if t.kind == "shared"]
+            shared = [t for t in self._running() if t.shared]
             if len(shared) >= self.shared_limit:
                 raise TaskError(
                     f"all {self.shared_limit} shared task slots are busy; "
                     "raise shared_cores in the configuration"
                 )
-            return self.master_core
-        if kind == "core":
-            if any(t.core == core and t.kind != "shared" for t in running):
-                raise TaskError(f"requested core {core} is already in use")
-            if core not in os.sched_getaffinity(0) | {self.master_core}:
-                raise TaskError(
-                    f"core {core} is not available; usable cores: {sorted(os.sched_getaffinity(0))}"
-                )
-            return core
-        load = {c: 0 for c in self.workers}
-        for t in running:
-            if t.core in load and t.kind != "shared":
-                load[t.core] += 1
-        for c in self.workers:
-            if load[c] == 0:
-                return c
-        candidates = self.workers or [self.master_core]
-        chosen = min(candidates, key=lambda c: load.get(c, 0))
-        if not self._warned_oversubscribe:
-            self._warned_oversubscribe = True
-            self.warn(
-                f"more tasks than worker cores ({len(self.workers)} worker cores: "
-                f"{self.workers or 'none'}); extra tasks share cores and get a share of "
-                "their time. Use --cores to give moonpy more cores."
-            )
-        return chosen
+        return self.pick_core(kind == "shared", core if kind == "core" else None)
 
     def start(self, name: str, args: Message, kind: str = "worker", core: int = -1) -> Task:
         with self._lock:
             chosen = self._pick_core(kind, core)
-            task = Task(self._next_id, name, chosen, kind, message_roundtrip(args))
-            self._next_id += 1
-            self.tasks[task.id] = task
+            task = self.register(lambda id: Task(id, name, chosen, kind, message_roundtrip(args)))
         task.thread = threading.Thread(
             target=self._run, args=(task,), name=f"task-{name}", daemon=True
         )
@@ -128,41 +99,13 @@ class TaskManager:
         except KeyError:
             raise TaskError(f"no task with id {task_id}") from None
 
-    def _give_up(self, stopped_since: list[float]) -> bool:
-        """After the run stopped, tasks get ``grace`` seconds; a task that never
-        checks mg.running() must not hang the master forever."""
-        if _dpdk.running():
-            return False
-        now = time.monotonic()
-        if not stopped_since:
-            stopped_since.append(now)
-        return now - stopped_since[0] > self.grace
-
     def wait(self, task_id: int) -> Message | None:
         task = self.get(task_id)
         stopped: list[float] = []
         while not task.done.wait(0.05):
-            if self._give_up(stopped):
+            if give_up(stopped, self.grace):
                 return None
         return None if task.error else task.results
-
-    def wait_all(self) -> None:
-        stopped: list[float] = []
-        while True:
-            pending = [t for t in list(self.tasks.values()) if not t.done.is_set()]
-            if not pending or self._give_up(stopped):
-                return
-            pending[0].done.wait(0.05)
-
-    def join(self, grace: float) -> list[Task]:
-        """Wait up to ``grace`` seconds for every task; returns the stuck ones."""
-        deadline = time.monotonic() + grace
-        for t in list(self.tasks.values()):
-            t.done.wait(max(0.0, deadline - time.monotonic()))
-        return [t for t in self.tasks.values() if not t.done.is_set()]
-
-    def failures(self) -> list[Task]:
-        return [t for t in self.tasks.values() if t.error is not None]
 
 
 def eprint(*parts: str) -> None:
