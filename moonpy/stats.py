@@ -282,47 +282,46 @@ def _device_of(dev: Device | TxQueue | RxQueue) -> Device:
     return getattr(dev, "dev", dev)  # type: ignore[return-value]
 
 
-class DevRxCounter(Counter):
+class _DevCounter(Counter):
+    """A device's counters, read from the port (CRC included, as MoonGen counts)."""
+
+    def __init__(
+        self,
+        dev: Device | RxQueue | TxQueue,
+        fmt: str = "plain",
+        file: IO[str] | str | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.dev = _device_of(dev)
+        super().__init__(name or repr(self.dev), fmt, file)
+
+    def _read(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def get_throughput(self) -> tuple[int, int]:
+        pkts, nbytes = self._read()
+        return pkts, nbytes + pkts * 4
+
+
+class DevRxCounter(_DevCounter):
     """A device's RX counters (MoonGen's ``stats:newDevRxCounter``); named
     ``Device: id=N`` unless ``name`` is given."""
 
     direction = "RX"
     sleep_ms = 100
 
-    def __init__(
-        self,
-        dev: Device | RxQueue,
-        fmt: str = "plain",
-        file: IO[str] | str | None = None,
-        name: str | None = None,
-    ) -> None:
-        self.dev = _device_of(dev)
-        super().__init__(name or repr(self.dev), fmt, file)
-
-    def get_throughput(self) -> tuple[int, int]:
-        pkts, nbytes = self.dev.get_rx_stats()
-        return pkts, nbytes + pkts * 4
+    def _read(self) -> tuple[int, int]:
+        return self.dev.get_rx_stats()
 
 
-class DevTxCounter(Counter):
+class DevTxCounter(_DevCounter):
     """A device's TX counters (MoonGen's ``stats:newDevTxCounter``)."""
 
     direction = "TX"
     sleep_ms = 50
 
-    def __init__(
-        self,
-        dev: Device | TxQueue,
-        fmt: str = "plain",
-        file: IO[str] | str | None = None,
-        name: str | None = None,
-    ) -> None:
-        self.dev = _device_of(dev)
-        super().__init__(name or repr(self.dev), fmt, file)
-
-    def get_throughput(self) -> tuple[int, int]:
-        pkts, nbytes = self.dev.get_tx_stats()
-        return pkts, nbytes + pkts * 4
+    def _read(self) -> tuple[int, int]:
+        return self.dev.get_tx_stats()
 
 
 class _PacketCounting(Counter):
