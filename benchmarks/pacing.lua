@@ -5,12 +5,14 @@
 -- A task on its own core sends 60-byte frames from port 0, paced by setRateMpps (cbr), by
 -- sendWithDelay with poissonDelay gaps (poisson), or by MoonGen's software rate limiter task
 -- (limiter-cbr, limiter-poisson; the master feeds it). The pacer writes each frame's departure
--- TSC into it right before its single-frame TX burst (txQueue:stampDepartures); in the
--- other modes the frames are numbered too (the cbr loop is MoonGen's plain alloc/send).
+-- TSC and departure number into it right before its single-frame TX burst
+-- (txQueue:stampDepartures), so the receiver tells lost frames from late ones.
 -- The master, on the other core, receives on port 1 with RX software
 -- timestamps (TSC right after each RX burst) and writes one record per frame to --out:
--- uint32 frame number, uint32 0, uint64 departure TSC, uint64 RX TSC (little endian).
--- The last stdout line is JSON with the TSC frequency and the pacer's own counts.
+-- uint32 frame number, uint32 0, uint64 departure TSC, uint64 RX TSC, uint64 scheduled
+-- departure TSC (little endian).
+-- The last stdout line is JSON with the TSC frequency and the pacer's own counts (pacer_stats:
+-- achieved rate, gaps within +-256 ns, frames behind schedule, time the thread lost).
 local mg     = require "moongen"
 local memory = require "memory"
 local device = require "device"
@@ -18,7 +20,7 @@ local ffi    = require "ffi"
 local api    = require "moonpy.api"
 local limiter = require "software-ratecontrol"
 
-local SEQ_OFFSET, STAMP_OFFSET = 16, 24
+local STAMP_OFFSET = 24 -- departure TSC; the departure number follows at 32
 local u8p, u32p, u64p = ffi.typeof("uint8_t *"), ffi.typeof("uint32_t *"),
     ffi.typeof("uint64_t *")
 
@@ -27,7 +29,7 @@ local function u64str(v)
 end
 
 ffi.cdef [[
-struct pacing_record { uint32_t seq; uint32_t pad; uint64_t tx; uint64_t rx; };
+struct pacing_record { uint32_t seq; uint32_t pad; uint64_t tx; uint64_t rx; uint64_t ideal; };
 ]]
 
 function configure(parser)
@@ -75,9 +77,10 @@ function master(args)
                 if n < cap then
                     local data = ffi.cast(u8p, arr[i]:getData())
                     local r = recs[n]
-                    r.seq = ffi.cast(u32p, data + SEQ_OFFSET)[0]
+                    r.seq = ffi.cast(u32p, data + STAMP_OFFSET + 8)[0]
                     r.tx = ffi.cast(u64p, data + STAMP_OFFSET)[0]
                     r.rx = arr[i].udata64
+                    r.ideal = ffi.cast(u64p, data + STAMP_OFFSET + 12)[0]
                     n = n + 1
                 end
             end
@@ -86,15 +89,17 @@ function master(args)
     end
     mg.stop()
     local sent = task and task:wait() or producer(true)
-    local s = ffi.new("uint64_t[4]")
+    local s = ffi.new("uint64_t[8]")
     api.C.pacer_stats(txq.pid, txq.qid, s)
     local f = assert(io.open(args.out, "wb"))
     f:write(ffi.string(recs, n * ffi.sizeof("struct pacing_record")))
     f:close()
     print(("{\"hz\": %d, \"mode\": \"%s\", \"mpps\": %.9g, \"size\": %d, \"sent\": %d, "
         .. "\"received\": %d, \"bursts\": %d, \"pacer_first\": %s, \"pacer_last\": %s, "
-        .. "\"pacer_frames\": %s}"):format(hz, args.mode, args.mpps, args.size, sent, n, bursts,
-        u64str(s[0]), u64str(s[1]), u64str(s[2])))
+        .. "\"pacer_frames\": %s, \"pacer_gaps\": %s, \"pacer_gaps_ok\": %s, "
+        .. "\"pacer_late\": %s, \"pacer_lost_cycles\": %s}"):format(hz, args.mode, args.mpps,
+        args.size, sent, n, bursts, u64str(s[0]), u64str(s[1]), u64str(s[2]), u64str(s[4]),
+        u64str(s[5]), u64str(s[6]), u64str(s[7])))
 end
 
 -- The master's share of a limiter run: a small batch into the limiter's ring whenever it
@@ -111,10 +116,7 @@ function newProducer(rl, size, seconds)
         if done then return seq end
         if api.ring_count(ring) > 1023 - 64 or mg.getCycles() >= stop then return end
         bufs:alloc(size)
-        for i = 0, bufs.size - 1 do
-            ffi.cast(u32p, ffi.cast(u8p, bufs.array[i]:getData()) + SEQ_OFFSET)[0] = seq
-            seq = seq + 1
-        end
+        seq = seq + bufs.size
         rl:send(bufs)
     end
 end
@@ -132,15 +134,12 @@ function load(queue, mode, mpps, size, seconds)
         bufs:alloc(size)
         if mode == "poisson" then
             for i = 0, bufs.size - 1 do
-                local buf = bufs.array[i]
-                ffi.cast(u32p, ffi.cast(u8p, buf:getData()) + SEQ_OFFSET)[0] = seq
-                seq = seq + 1
-                buf:setDelay(poissonDelay(meanDelay))
+                bufs.array[i]:setDelay(poissonDelay(meanDelay))
             end
             queue:sendWithDelay(bufs)
+            seq = seq + bufs.size
         else
-            -- MoonGen's plain load loop (l2-load-latency's loadSlave): no per-frame Lua work,
-            -- so frames carry no number; the receiver sees losses as double gaps
+            -- MoonGen's plain load loop (l2-load-latency's loadSlave): no per-frame Lua work
             queue:send(bufs)
             seq = seq + bufs.size
         end

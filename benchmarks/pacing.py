@@ -10,7 +10,9 @@ before the frame's own single-frame TX burst. The master receives on port 1 and 
 RX TSC right after each RX burst (frames of one burst share it). For each rate this prints
 the achieved rate error and the share of inter-departure (TX) and inter-arrival (RX) gaps
 within +-64/128/256/512 ns of the target - MoonGen's published table - and for Poisson a
-Kolmogorov-Smirnov test of the departure gaps against the exponential distribution.
+Kolmogorov-Smirnov test of the departure gaps against the exponential distribution (and of
+the schedule the pacer aimed at, which the pacer also writes into each frame). "sender lost"
+is the pacer's own count of the time its thread did not run while waiting (preemption).
 
 This is a benchmark, not a test: numbers depend on the machine and on what else runs.
 """
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TOLERANCES_NS = (64, 128, 256, 512)
 QUIET_WAIT = 600.0  # seconds to wait for an idle machine before each run
 ATTEMPTS = 3  # runs per row; the one least disturbed by other processes is kept
-RECORD = np.dtype([("seq", "<u4"), ("pad", "<u4"), ("tx", "<u8"), ("rx", "<u8")])
+RECORD = np.dtype([("seq", "<u4"), ("pad", "<u4"), ("tx", "<u8"), ("rx", "<u8"), ("ideal", "<u8")])
 
 
 def cpu_ticks() -> tuple[int, int]:
@@ -92,10 +94,10 @@ def run_child(mode: str, mpps: float, seconds: float, size: int, out: Path) -> d
 
 
 def neighbour_gaps(recs: np.ndarray, hz: float) -> tuple[np.ndarray, np.ndarray]:
-    """TX and RX gaps (ns) between frames the receiver saw as consecutive numbers (CBR frames
-    are not numbered: every pair of received neighbours counts, a loss makes a double gap)."""
+    """TX and RX gaps (ns) between frames the receiver saw with consecutive departure numbers
+    (a frame lost on the way is not a late one)."""
     seq = recs["seq"].astype(np.int64)
-    ok = np.diff(seq) == 1 if seq.any() else np.ones(len(seq) - 1, dtype=bool)
+    ok = np.diff(seq) == 1
     tx = np.diff(recs["tx"].astype(np.int64))[ok] * 1e9 / hz
     rx = np.diff(recs["rx"].astype(np.int64))[ok] * 1e9 / hz
     return tx, rx
@@ -104,6 +106,13 @@ def neighbour_gaps(recs: np.ndarray, hz: float) -> tuple[np.ndarray, np.ndarray]
 def shares(gaps: np.ndarray, target: float) -> list[float]:
     err = np.abs(gaps - target)
     return [float(np.mean(err <= t)) * 100 for t in TOLERANCES_NS]
+
+
+def thread_lost(meta: dict) -> float:
+    """Share of the run (%) the sending thread did not run while it waited for a departure
+    (the pacer's own count: two of its TSC reads more than 1 us apart)."""
+    span = meta["pacer_last"] - meta["pacer_first"]
+    return meta["pacer_lost_cycles"] / span * 100 if span > 0 else 0.0
 
 
 def rate_error(meta: dict) -> float:
@@ -167,6 +176,7 @@ def cbr_result(meta: dict, recs: np.ndarray) -> dict:
         "rx_same_burst_pct": float(np.mean(rx == 0)) * 100,
         "received_pct": meta["received"] / max(meta["sent"], 1) * 100,
         "others_pct": meta["others_pct"],
+        "thread_lost_pct": thread_lost(meta),
     }
 
 
@@ -175,6 +185,11 @@ def poisson_result(meta: dict, recs: np.ndarray, size: int) -> dict:
     wire = (size + 24) * 0.8  # ns at the cable's 10 Gbit/s
     mean = 1e3 / meta["mpps"] - wire  # exponential part of the inter-departure time
     d, p, impl = ks_exponential(tx - wire, mean)
+    # the same test on the schedule (the ideal departures the pacer aimed at): are the
+    # drawn gaps exponential, apart from how well the thread kept to them?
+    ok = np.diff(recs["seq"].astype(np.int64)) == 1
+    sched = np.diff(recs["ideal"].astype(np.int64))[ok] * 1e9 / meta["hz"]
+    sd, sp, _ = ks_exponential(sched - wire, mean)
     return {
         "mode": meta["mode"],
         "mpps": meta["mpps"],
@@ -185,8 +200,11 @@ def poisson_result(meta: dict, recs: np.ndarray, size: int) -> dict:
         "ks_d": d,
         "ks_p": p,
         "ks_impl": impl,
+        "schedule_ks_d": sd,
+        "schedule_ks_p": sp,
         "received_pct": meta["received"] / max(meta["sent"], 1) * 100,
         "others_pct": meta["others_pct"],
+        "thread_lost_pct": thread_lost(meta),
     }
 
 
@@ -206,9 +224,9 @@ def print_tables(results: list[dict], cmd: str, note: str) -> None:
     print(
         "| CBR | rate | rate error | gaps | measured at | "
         + " | ".join(f"+-{t} ns" for t in TOLERANCES_NS)
-        + " |"
+        + " | sender lost |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         if r["mode"] not in CBR_MODES:
             continue
@@ -217,18 +235,25 @@ def print_tables(results: list[dict], cmd: str, note: str) -> None:
             label = "TX (departure TSC)" if side == "tx" else "RX (arrival TSC)"
             print(
                 f"| {NAMES[r['mode']]} | {r['mpps'] * 1000:g} kpps | {r['rate_error_pct']:+.3f} % "
-                f"| {r['gaps']} | {label} | " + " | ".join(f"{v:.2f} %" for v in w) + " |"
+                f"| {r['gaps']} | {label} | "
+                + " | ".join(f"{v:.2f} %" for v in w)
+                + f" | {r['thread_lost_pct']:.2f} % |"
             )
     print()
-    print("| Poisson | mean rate | rate error | gaps | mean gap (expected) | KS D | KS p |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| Poisson | mean rate | rate error | gaps | mean gap (expected) | KS D | KS p "
+        "| schedule: KS D | KS p | sender lost |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         if r["mode"] in CBR_MODES:
             continue
         print(
             f"| {NAMES[r['mode']]} | {r['mpps'] * 1000:g} kpps | "
             f"{r['rate_error_pct']:+.3f} % | {r['gaps']} | {r['mean_gap_ns']:.1f} ns "
-            f"({r['expected_gap_ns']:.1f} ns) | {r['ks_d']:.5f} | {r['ks_p']:.3g} |"
+            f"({r['expected_gap_ns']:.1f} ns) | {r['ks_d']:.5f} | {r['ks_p']:.3g} "
+            f"| {r['schedule_ks_d']:.5f} | {r['schedule_ks_p']:.3g} "
+            f"| {r['thread_lost_pct']:.2f} % |"
         )
     print()
     for r in results:

@@ -377,7 +377,31 @@ def build_summary(engine: Engine, sampler: Sampler, elapsed: float) -> dict[str,
             if sent:
                 entry["loss"] = max(0.0, 1 - c.ipackets / sent)
         ports.append(entry)
-    return {"elapsed": elapsed, "ports": ports}
+    return {"elapsed": elapsed, "ports": ports, "pacing": pacing_reports(engine)}
+
+
+def pacing_reports(engine: Engine) -> list[dict[str, Any]]:
+    """What the software pacer did on each TX queue it sent from (setRate without a hardware
+    limiter, sendWithDelay, rate limiter tasks): achieved rate and precision."""
+    out = []
+    for port in engine.ports:
+        for q in range(port.tx_queues):
+            rep = _dpdk.pacer_report(port.dpdk_id, q)
+            if rep is not None:
+                out.append({"port": port.id, "queue": q, **rep})
+    return out
+
+
+def pacing_line(rep: dict[str, Any]) -> str:
+    """One line per paced queue, printed with the summary: every rate-controlled run says
+    how precise it was."""
+    return (
+        f"[INFO]  Port {rep['port']} tx queue {rep['queue']} paced in software: "
+        f"{rep['mpps']:.6g} Mpps ({rep['mbit']:.6g} Mbit/s) over {rep['frames']:,} frames; "
+        f"{rep['gaps_within_256ns']:.2f} % of gaps within +-256 ns of their target, "
+        f"{rep['late_256ns']:.2f} % of frames more than 256 ns behind schedule; "
+        f"the sending thread lost {rep['thread_lost']:.2f} % of the time to preemption"
+    )
 
 
 class FdCapture:
@@ -500,6 +524,11 @@ class RunConsole:
         if self._capture is not None:
             self._capture.close()
             self._capture.terminal.flush()
+        for rep in summary["pacing"]:
+            if self.live and self._console is not None:
+                self._console.print(Text(pacing_line(rep)))
+            else:
+                print(pacing_line(rep), flush=True)
         if self.live and self._console is not None and summary["ports"]:
             self._console.print(summary_table(summary))
             for name, h in summary["latency"].items():

@@ -7,6 +7,7 @@ may not."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -129,22 +130,62 @@ def test_latency_examples_print_and_save_a_labelled_histogram(name: str, tmp_pat
     assert saved["samples"] == sum(int(r[1]) for r in rows)
 
 
-def test_paced_bursts_arrive_whole_and_in_order_across_the_held_tail():
-    # at 1 Mpps the pacer returns before each burst's last 8 frames are due; the next
-    # alloc and the end of the task send them
-    proc = run_moonpy("--no-color", script("ts_held.lua"), "--mpps", "1", "--bursts", "200")
+@pytest.mark.parametrize("how", [("--mpps", "1"), ("--delay", "1166")], ids=["setRate", "delay"])
+def test_paced_bursts_arrive_whole_and_in_order_across_the_held_tail(how: tuple[str, str]):
+    # at 1 Mpps (setRate, or sendWithDelay with 1166 byte times of filler after each 84-byte
+    # frame) the pacer returns before each burst's last frames are due; the next alloc and
+    # the end of the task send them. The departure number the pacer writes into each frame
+    # (stampDepartures) equals the script's own number.
+    proc = run_moonpy("--no-color", script("ts_held.lua"), *how, "--bursts", "200")
     assert proc.returncode == 0, proc.stderr + proc.stdout
     res = last_json(proc.stdout)
-    assert res == {"sent": 12600, "received": 12600, "out_of_order": 0, "tx_counter": 12600}
+    assert res == {
+        "sent": 12600,
+        "received": 12600,
+        "out_of_order": 0,
+        "misnumbered": 0,
+        "skipped": 0,
+        "tx_counter": 12600,
+    }
 
 
-def test_stopping_a_paced_run_frees_the_held_frames():
+@pytest.mark.parametrize("how", [("--mpps", "0.5"), ("--delay", "2000")], ids=["setRate", "delay"])
+def test_stopping_a_paced_run_frees_the_held_frames(how: tuple[str, str]):
     # MOONPY_CHECK_LEAKS=1 (set for every child) turns a buffer not back in its pool into
     # exit 70
     proc = run_moonpy(
-        "--no-color", script("ts_held.lua"), "--mpps", "0.5", "--bursts", "100000", "--stop", "300"
+        "--no-color", script("ts_held.lua"), *how, "--bursts", "100000", "--stop", "300"
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     res = last_json(proc.stdout)
     assert 0 < res["received"] <= res["tx_counter"] <= res["sent"]
-    assert res["out_of_order"] == 0
+    assert res["out_of_order"] == 0 and res["misnumbered"] == 0
+    # a busy machine may make the cable drop frames (receiver preempted): never more than
+    # were sent
+    assert res["received"] + res["skipped"] <= res["tx_counter"]
+
+
+PACING_LINE = re.compile(
+    r"\[INFO\]  Port 0 tx queue 0 paced in software: ([\d.e+-]+) Mpps \(([\d.e+-]+) Mbit/s\) "
+    r"over ([\d,]+) frames; ([\d.]+) % of gaps within \+-256 ns of their target, ([\d.]+) % of "
+    r"frames more than 256 ns behind schedule; the sending thread lost ([\d.]+) % of the time"
+)
+
+
+def test_every_paced_run_reports_its_achieved_rate_and_precision(tmp_path: Path):
+    out = tmp_path / "r.jsonl"
+    proc = run_moonpy("--no-color", "--output", str(out), script("ts_rate.lua"), "--mpps", "0.05")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    res = last_json(proc.stdout)
+    m = PACING_LINE.search(proc.stdout)
+    assert m, proc.stdout
+    # the summary line and the pacer's counters read by the script agree
+    assert int(m.group(3).replace(",", "")) == res["frames"]
+    assert float(m.group(1)) == pytest.approx(res["departure_mpps"], rel=1e-3)
+    assert float(m.group(2)) == pytest.approx(res["departure_mpps"] * 64 * 8, rel=1e-3)
+    assert 0 <= float(m.group(4)) <= 100 and 0 <= float(m.group(5)) <= 100
+    summary = json.loads(out.read_text().splitlines()[-1])
+    (rep,) = summary["pacing"]
+    assert rep["port"] == 0 and rep["queue"] == 0 and rep["frames"] == res["frames"]
+    assert rep["gaps_within_256ns"] == pytest.approx(float(m.group(4)), abs=0.01)
+    assert rep["thread_lost"] >= 0

@@ -103,9 +103,13 @@ struct mp_api {
      * frame's wire time). ctl[0] counts frames sent; ctl[1] != 0 stops it. */
     int (*limiter_loop)(struct rte_ring *ring, uint16_t port, uint16_t queue, uint32_t mode,
                         double param, double cycles_per_byte, volatile uint64_t *ctl);
-    /* measurement: write each paced frame's departure TSC at this byte offset (< 0: off) */
+    /* measurement: write each paced frame's departure TSC (uint64) at this byte offset and
+     * its departure number (uint32, from 0) 8 bytes later (offset < 0: off) */
     void (*stamp_departures)(uint16_t port, uint16_t queue, int32_t offset);
-    /* achieved rate of a queue's paced sends: out[0..3] = first TSC, last TSC, frames, bytes */
+    /* a queue's paced sends (MP_PACER_STATS values): out[0..3] = first TSC, last TSC,
+     * frames, bytes (the achieved rate); out[4..7] = gaps judged, gaps within +-256 ns of
+     * their ideal gap, frames that left more than 256 ns behind schedule, cycles the
+     * waiting thread did not run */
     void (*pacer_stats)(uint16_t port, uint16_t queue, uint64_t *out);
     /* hardware where the PMD has it (-errno otherwise): rate limit, IEEE 1588 clock in ns */
     int (*hw_queue_rate)(uint16_t port, uint16_t queue, uint32_t mbit);
@@ -145,6 +149,8 @@ struct mp_queue_stats *mp_rxq_stats(uint16_t port, uint16_t queue);
 struct mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue);
 uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues);
 void mp_pace_flush(void); /* a task thread's end: send (or free) its held paced frames */
+#define MP_PACER_STATS 8
+void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out); /* see mp_api.pacer_stats */
 
 #ifdef __cplusplus
 }

@@ -123,26 +123,57 @@ static void mp_stop_api(void) { mp_stop(); }
  * data area is left alone on purpose: scripts write a template once (in the
  * pool's init function) and patch only a few fields per packet. */
 static inline void held_poll(void);
+static inline int held_pending(void);
+
+/* A paced burst holds frames (see send_paced) while the application allocates its next
+ * burst. When this thread's mempool cache cannot serve the allocation, DPDK refills it from
+ * the pool's ring in one call (the cache size plus the request: 300+ pointers, last written
+ * by the core that freed them, which on a cable is the receiver): 0.5-3 us during which no
+ * held frame can leave. Refill it in small steps instead, sending held frames in between. */
+static void cache_topup(struct rte_mempool *pool, uint32_t n)
+{
+    struct rte_mempool_cache *cache = rte_mempool_default_cache(pool, rte_lcore_id());
+    void *objs[8];
+    if (cache == NULL)
+        return;
+    while (cache->len < n) {
+        if (rte_mempool_generic_get(pool, objs, 8, NULL) != 0)
+            return; /* nearly empty: the allocation itself decides */
+        rte_mempool_generic_put(pool, objs, 8, cache);
+        held_poll();
+    }
+}
+
+#define ALLOC_PREFETCH_AHEAD 12
 
 int mp_alloc_bulk(struct rte_mempool *pool, struct rte_mbuf **bufs, uint32_t n, uint32_t len)
 {
     held_poll();
+    if (unlikely(held_pending()))
+        cache_topup(pool, n);
     if (unlikely(rte_mempool_get_bulk(pool, (void **)bufs, n) != 0))
         return -ENOBUFS;
-    if (unlikely(n && len > (uint32_t)bufs[0]->buf_len - RTE_PKTMBUF_HEADROOM)) {
+    /* every buffer of a pool has its data room: no need to wait for a header to read it */
+    uint16_t room = rte_pktmbuf_data_room_size(pool);
+    uint16_t headroom = RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, room);
+    if (unlikely(n && len > (uint32_t)room - headroom)) {
         rte_mempool_put_bulk(pool, (void **)bufs, n);
         return -EMSGSIZE; /* the frame would not fit the pool's buffers */
     }
-    /* Ask for every header line first: on a virtual cable these mbufs were last written
-     * by the receiving core, and resetting them one by one waits for each transfer in
-     * turn (about 4 us for 63 on the development VM, which is a late first frame in a
-     * paced burst at 1 Mpps). */
-    for (uint32_t i = 0; i < n; i++)
+    /* Ask for the header lines ahead of use: on a virtual cable these mbufs were last
+     * written by the receiving core, and resetting them one by one waits for each transfer
+     * in turn (about 4 us for 63 on the development VM). Asking for all 63 at once is as
+     * fast but stalls for ~1 us once the CPU's miss buffers are full, with no chance to send
+     * a held frame; ALLOC_PREFETCH_AHEAD lines in flight keep both. */
+    uint32_t ahead = RTE_MIN(n, (uint32_t)ALLOC_PREFETCH_AHEAD);
+    for (uint32_t i = 0; i < ahead; i++)
         __builtin_prefetch(bufs[i], 1, 3);
     for (uint32_t i = 0; i < n; i++) {
         struct rte_mbuf *m = bufs[i];
+        if (i + ahead < n)
+            __builtin_prefetch(bufs[i + ahead], 1, 3);
         held_poll(); /* a paced burst's held frames leave on time (see send_paced) */
-        m->data_off = RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, m->buf_len);
+        m->data_off = headroom;
         m->pkt_len = len;
         m->data_len = (uint16_t)len;
         m->ol_flags = 0;
@@ -386,10 +417,17 @@ struct pace_state {
     uint64_t last_gap;    /* its ideal gap to the frame after it, in cycles */
     uint64_t last_ideal;  /* send_delayed: the previous frame's ideal departure */
     int32_t stamp_off;    /* departure TSC written at stamp_off - 1; 0 = off */
-    uint32_t catching;    /* smooth catch-up in progress */
+    uint32_t stamp_seq;   /* ... and this departure number after it */
+    uint64_t acct_ideal;  /* pace_account: the previous frame's ideal departure */
+    uint64_t gaps;        /* gaps judged, those within the tolerance, frames behind schedule */
+    uint64_t gaps_ok;
+    uint64_t late;
+    uint64_t lost_cycles; /* time the waiting thread did not run (wait_until) */
     uint32_t nheld;       /* send_paced: the burst's tail, held[next_held..nheld) unsent */
     uint32_t next_held;
+    uint32_t held_delayed; /* the held frames are sendWithDelay's, each with its held_dep */
     struct rte_mbuf *held[PACE_HOLD_MAX];
+    uint64_t held_dep[PACE_HOLD_MAX];
 } __rte_cache_aligned;
 
 static struct pace_state pace[MP_MAX_PORTS * MP_MAX_QUEUES];
@@ -411,57 +449,102 @@ static inline int pace_restart(const struct pace_state *ps, uint64_t now, uint64
     return now - ps->last_return > hz / PACE_IDLE_DIV || now - next > hz / PACE_CATCHUP_DIV;
 }
 
-/* Catch-up after a late departure (the thread was preempted, an interrupt, or the
- * application needed longer than one gap between two calls). Late by less than one gap, the
- * next frame keeps its time (one short gap). Late by a gap or more, a burst of back-to-back
- * frames would follow; instead each following gap shrinks by at most a quarter of itself and
- * at most 200 ns until the schedule is met again (smooth catch-up). More than 50 us behind,
- * the excess leaves at once, so the rate still holds. Returns when a frame whose ideal
- * departure is `ideal`, `gap` cycles after the previous frame's, leaves. */
+/* Catch-up after a late departure (the thread was preempted, an interrupt, a slow PMD or
+ * mempool call, or the application needed longer than one gap between two calls). Sending the
+ * next frame at its ideal time would make one short gap for every late one (a frame 400 ns
+ * late at 1 Mpps: a 1400 ns gap, then a 600 ns one), or a burst of back-to-back frames when
+ * it was late by more than a gap; instead each following gap shrinks by at most a quarter of
+ * itself and at most 200 ns until the schedule is met again (smooth catch-up), so one late
+ * frame puts one gap out of place, not two. A long preemption (this VM stalls a thread for
+ * over a millisecond now and then) is caught up the same way, at up to 25 % above the rate;
+ * only what is more than 20 ms behind leaves at once, so that the rate still holds at low
+ * rates, where 200 ns a gap catches up slowly.
+ * The 200 ns bound is for constant rates (setRate, the "cbr" limiter), whose gaps should
+ * stay within a few hundred ns of the target. Gaps drawn from a distribution (sendWithDelay,
+ * the "poisson" and "custom" limiters) shrink by a quarter without bound
+ * (CATCHUP_PROPORTIONAL): a catch-up gap is then a scaled draw from the same distribution,
+ * where cutting 200 ns from every gap piles short gaps up (an exponential at 100 kpps: KS D
+ * 0.011 with the 200 ns bound against 0.00x proportionally, measured on a cable).
+ * Returns when a frame whose ideal departure is `ideal`, `gap` cycles after the previous
+ * frame's, leaves. */
 static uint64_t catchup_max_shrink; /* cycles (200 ns), set on first use */
-static uint64_t catchup_max_behind; /* cycles (50 us) */
+static uint64_t dbg_prop = UINT64_MAX;
+#define CATCHUP_PROPORTIONAL dbg_prop
+static uint64_t catchup_max_behind; /* cycles (20 ms) */
+
+/* The precision the pacer reports (pace_account, wait_until), in cycles. */
+#define PACE_TOLERANCE_NS 256 /* MoonGen's paper judges gaps at +-64/128/256/512 ns */
+#define PACE_STALL_NS 1000
+static uint64_t pace_tolerance;
+static uint64_t pace_stall;
 
 static inline void catchup_init(void)
 {
     if (unlikely(catchup_max_shrink == 0)) {
         uint64_t hz = rte_get_tsc_hz();
-        catchup_max_behind = hz / 20000;
+        pace_tolerance = hz * PACE_TOLERANCE_NS / 1000000000;
+        pace_stall = hz * PACE_STALL_NS / 1000000000;
+        catchup_max_behind = hz / 50;
         catchup_max_shrink = RTE_MAX(hz / 5000000, (uint64_t)1);
+        if (getenv("DBG_CBR")) dbg_prop = catchup_max_shrink;
     }
 }
 
-static inline uint64_t pace_target(struct pace_state *ps, uint64_t ideal, uint64_t gap)
+static inline uint64_t pace_target(const struct pace_state *ps, uint64_t ideal, uint64_t gap,
+                                   uint64_t max_shrink)
 {
-    if (ps->last_dep == 0 || (ps->last_dep < ideal && !ps->catching)) {
-        ps->catching = 0;
+    if (ps->last_dep == 0)
         return ideal;
-    }
-    uint64_t t = ps->last_dep + gap - RTE_MIN(gap / 4, catchup_max_shrink);
-    ps->catching = t > ideal;
+    uint64_t t = ps->last_dep + gap - RTE_MIN(gap / 4, max_shrink);
     if (t <= ideal)
         return ideal;
     uint64_t cap = ideal + catchup_max_behind;
     return t < cap ? t : cap;
 }
 
-static inline uint64_t depart_tsc(const struct pace_state *ps, struct rte_mbuf *m)
+/* The departure TSC, also written into the frame when stampDepartures asked for it, with
+ * the frame's departure number right after it (so that a receiver can tell a lost frame
+ * from a late one) and the TSC the schedule wanted it to leave at (`ideal`). */
+static inline uint64_t depart_tsc(struct pace_state *ps, struct rte_mbuf *m, uint64_t ideal)
 {
     uint64_t tsc = rte_rdtsc();
     if (unlikely(ps->stamp_off != 0)) {
         uint32_t off = (uint32_t)ps->stamp_off - 1;
+        uint8_t *p = rte_pktmbuf_mtod_offset(m, uint8_t *, off);
         if (off + 8 <= m->data_len)
-            memcpy(rte_pktmbuf_mtod_offset(m, uint8_t *, off), &tsc, 8);
+            memcpy(p, &tsc, 8);
+        if (off + 12 <= m->data_len)
+            memcpy(p + 8, &ps->stamp_seq, 4);
+        if (off + 20 <= m->data_len)
+            memcpy(p + 12, &ideal, 8);
+        ps->stamp_seq++;
     }
     return tsc;
 }
 
-static inline void pace_account(struct pace_state *ps, uint64_t tsc, uint32_t len)
+/* Counts behind pacer_stats, for the precision every paced run reports: the achieved rate,
+ * the gaps within +-PACE_TOLERANCE_NS of their ideal gap, the frames that left more than
+ * that behind their schedule. Called before ps->last_dep moves on (0: the schedule just
+ * started, no gap to judge). */
+static inline void pace_account(struct pace_state *ps, uint64_t tsc, uint32_t len, uint64_t ideal)
 {
     if (ps->pkts == 0)
         ps->first_tsc = tsc;
+    if (ps->last_dep != 0) {
+        int64_t err = (int64_t)(tsc - ps->last_dep) - (int64_t)(ideal - ps->acct_ideal);
+        ps->gaps++;
+        ps->gaps_ok += err <= (int64_t)pace_tolerance && err >= -(int64_t)pace_tolerance;
+    }
+    ps->late += tsc > ideal + pace_tolerance;
+    ps->acct_ideal = ideal;
     ps->last_tsc = tsc;
     ps->pkts++;
     ps->bytes += len;
+}
+
+static inline void pace_reset_stats(struct pace_state *ps)
+{
+    ps->pkts = ps->bytes = ps->gaps = ps->gaps_ok = ps->late = ps->lost_cycles = 0;
 }
 
 /* Hand one frame to the PMD. 1: gone (a full cable drops it, like a wire); 0: the run
@@ -481,12 +564,20 @@ static inline int tx_one(uint16_t port, uint16_t queue, struct mp_queue_stats *s
     return 1;
 }
 
-/* Busy-wait until `when`; 0 if the run stopped first. */
-static inline int wait_until(uint64_t when)
+/* Busy-wait until `when`; 0 if the run stopped first. Two TSC reads of this loop more than
+ * PACE_STALL_NS apart mean the thread did not run in between (preempted by the kernel or,
+ * in a VM, the hypervisor): that time is counted, the measure of how much a machine
+ * disturbs the pacer. */
+static inline int wait_until(struct pace_state *ps, uint64_t when)
 {
-    while (rte_rdtsc() < when) {
+    uint64_t prev = rte_rdtsc();
+    while (prev < when) {
         if (unlikely(!mp_running(0)))
             return 0;
+        uint64_t now = rte_rdtsc();
+        if (unlikely(now - prev > pace_stall))
+            ps->lost_cycles += now - prev;
+        prev = now;
     }
     return 1;
 }
@@ -495,18 +586,20 @@ static inline int wait_until(uint64_t when)
  * has one owner thread, so the held frames are only ever touched by that thread. */
 static __thread int held_queue = -1;
 
+static inline int held_pending(void) { return held_queue >= 0; }
+
 /* Send one paced frame at its departure time (busy-wait on the TSC, never sleep). 1: gone;
  * 0: the run stopped first and the caller still owns the frame. */
 static inline int paced_one(uint16_t port, uint16_t queue, struct mp_pacer *pc,
                             struct pace_state *ps, struct mp_queue_stats *st, struct rte_mbuf *m)
 {
     uint32_t len = m->pkt_len;
-    if (!wait_until(pace_target(ps, pc->next_tsc, ps->last_gap)))
+    if (!wait_until(ps, pace_target(ps, pc->next_tsc, ps->last_gap, catchup_max_shrink)))
         return 0;
-    uint64_t tsc = depart_tsc(ps, m);
+    uint64_t tsc = depart_tsc(ps, m, pc->next_tsc);
     if (!tx_one(port, queue, st, m))
         return 0;
-    pace_account(ps, tsc, len);
+    pace_account(ps, tsc, len, pc->next_tsc);
     st->pkts++;
     st->bytes += len;
     double step = pc->cycles_per_pkt + pc->cycles_per_byte * (len + 4) + ps->carry;
@@ -515,6 +608,25 @@ static inline int paced_one(uint16_t port, uint16_t queue, struct mp_pacer *pc,
     pc->next_tsc += whole;
     ps->last_dep = tsc;
     ps->last_gap = whole;
+    return 1;
+}
+
+/* Send one frame of sendWithDelay at its ideal departure `dep` (or its catch-up time).
+ * 1: gone; 0: the run stopped first and the caller still owns the frame. */
+static inline int delayed_one(uint16_t port, uint16_t queue, struct pace_state *ps,
+                              struct mp_queue_stats *st, struct rte_mbuf *m, uint64_t dep)
+{
+    uint32_t len = m->pkt_len;
+    if (!wait_until(ps, pace_target(ps, dep, dep - ps->last_ideal, CATCHUP_PROPORTIONAL)))
+        return 0;
+    uint64_t tsc = depart_tsc(ps, m, dep);
+    if (!tx_one(port, queue, st, m))
+        return 0;
+    pace_account(ps, tsc, len, dep);
+    ps->last_dep = tsc;
+    ps->last_ideal = dep;
+    st->pkts++;
+    st->bytes += len;
     return 1;
 }
 
@@ -528,9 +640,16 @@ static void held_service(int block)
     struct mp_pacer *pc = &pacers[qi];
     struct mp_queue_stats *st = &txq_stats[qi];
     while (ps->next_held < ps->nheld) {
-        if (!block && rte_rdtsc() < pace_target(ps, pc->next_tsc, ps->last_gap))
+        struct rte_mbuf *m = ps->held[ps->next_held];
+        uint64_t dep = ps->held_dep[ps->next_held];
+        uint64_t due = ps->held_delayed
+                           ? pace_target(ps, dep, dep - ps->last_ideal, CATCHUP_PROPORTIONAL)
+                           : pace_target(ps, pc->next_tsc, ps->last_gap, catchup_max_shrink);
+        if (!block && rte_rdtsc() < due)
             return;
-        if (!paced_one(port, queue, pc, ps, st, ps->held[ps->next_held])) {
+        int ok = ps->held_delayed ? delayed_one(port, queue, ps, st, m, dep)
+                                  : paced_one(port, queue, pc, ps, st, m);
+        if (!ok) {
             drop_rest(st, ps->held, ps->next_held, ps->nheld);
             break;
         }
@@ -569,8 +688,7 @@ static uint32_t send_paced(uint16_t port, uint16_t queue, struct mp_pacer *pc,
         held_service(1); /* earlier frames first */
     if (pc->next_tsc == 0) { /* a new rate: new schedule, new achieved-rate count */
         ps->carry = 0;
-        ps->pkts = 0;
-        ps->bytes = 0;
+        pace_reset_stats(ps);
     }
     catchup_init();
     uint64_t now = rte_rdtsc();
@@ -591,6 +709,7 @@ static uint32_t send_paced(uint16_t port, uint16_t queue, struct mp_pacer *pc,
             break;
     if (sent == n - keep && keep > 0) {
         memcpy(ps->held, bufs + sent, keep * sizeof(*bufs));
+        ps->held_delayed = 0;
         ps->nheld = keep;
         ps->next_held = 0;
         held_queue = (int)QIDX(port, queue);
@@ -711,56 +830,72 @@ static uint64_t mp_send_ts(uint16_t port, uint16_t queue, struct rte_mbuf *m, in
  * starts when the wire is free (end of frame i-1: its length + 4 B CRC + 20 B preamble,
  * SFD and IFG) plus udata64(i) byte times of filler. Instead of filler frames the TSC is
  * waited out. Late frames catch up smoothly (pace_target); the schedule restarts as in
- * send_paced (pace_restart). */
+ * send_paced (pace_restart). Like send_paced, the call returns before the last frames are
+ * due (up to PACE_HOLD_MAX, those due within PACE_HOLD_US of the last one), each held with
+ * its departure time. */
+struct wire_clock {
+    uint64_t start; /* ideal departure of the next frame, in whole cycles */
+    double carry;   /* ... and its fraction of a cycle */
+};
+
+/* The ideal departure of `m` (its filler after the previous frame), and the clock moved
+ * past its wire time: the same arithmetic for the planning pass and the sending pass. */
+static inline uint64_t wire_depart(struct wire_clock *wc, struct rte_mbuf *m, double cycles_per_byte)
+{
+    double t = wc->carry + (double)gap_bytes(m) * cycles_per_byte;
+    uint64_t whole = (uint64_t)t;
+    uint64_t dep = wc->start + whole;
+    t = (t - (double)whole) + (double)(m->pkt_len + 24) * cycles_per_byte;
+    whole = (uint64_t)t;
+    wc->carry = t - (double)whole;
+    wc->start = dep + whole;
+    return dep;
+}
+
 static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n,
                                 double cycles_per_byte)
 {
     if (unlikely(held_queue >= 0))
-        held_service(1); /* a paced burst's held frames go first */
+        held_service(1); /* earlier frames first */
     struct mp_queue_stats *st = &txq_stats[QIDX(port, queue)];
     struct pace_state *ps = &pace[QIDX(port, queue)];
     uint32_t sent = 0;
-    uint64_t bytes = 0;
     if (port_flags[port] & MP_PORT_SW_CSUM)
         mp_sw_checksums(bufs, n);
     catchup_init();
+    struct wire_clock wc = {ps->wire_next, ps->wire_carry};
     uint64_t now = rte_rdtsc();
-    uint64_t start = ps->wire_next;
-    double carry = ps->wire_carry;
-    if (pace_restart(ps, now, start)) {
-        start = now; /* idle wire: the first gap starts now */
-        carry = 0;
+    if (pace_restart(ps, now, wc.start)) {
+        wc.start = now; /* idle wire: the first gap starts now */
+        wc.carry = 0;
         ps->last_dep = 0;
     }
-    for (uint32_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = bufs[i];
-        uint32_t len = m->pkt_len;
-        double t = carry + (double)gap_bytes(m) * cycles_per_byte;
-        uint64_t whole = (uint64_t)t;
-        carry = t - (double)whole;
-        uint64_t dep = start + whole;
-        uint64_t target = ps->last_dep ? pace_target(ps, dep, dep - ps->last_ideal) : dep;
-        if (!wait_until(target))
-            goto out;
-        uint64_t tsc = depart_tsc(ps, m);
-        if (!tx_one(port, queue, st, m))
-            goto out;
-        pace_account(ps, tsc, len);
-        ps->last_dep = tsc;
-        ps->last_ideal = dep;
-        sent++;
-        bytes += len;
-        t = carry + (double)(len + 24) * cycles_per_byte;
-        whole = (uint64_t)t;
-        carry = t - (double)whole;
-        start = dep + whole;
+    /* planning pass: where the held tail starts */
+    struct wire_clock plan = wc;
+    uint64_t last = 0, window = rte_get_tsc_hz() * PACE_HOLD_US / 1000000;
+    for (uint32_t i = 0; i < n; i++)
+        last = wire_depart(&plan, bufs[i], cycles_per_byte);
+    uint32_t hold_from = n > PACE_HOLD_MAX ? n - PACE_HOLD_MAX : 0, k = 0;
+    for (; sent < n; sent++) {
+        struct rte_mbuf *m = bufs[sent];
+        uint64_t dep = wire_depart(&wc, m, cycles_per_byte);
+        if (k > 0 || (sent >= hold_from && last - dep < window)) {
+            ps->held[k] = m; /* the tail: held_service sends it at `dep` */
+            ps->held_dep[k++] = dep;
+            continue;
+        }
+        if (!delayed_one(port, queue, ps, st, m, dep))
+            break;
     }
-out:
-    ps->wire_next = start;
-    ps->wire_carry = carry;
+    if (k > 0) {
+        ps->nheld = k;
+        ps->next_held = 0;
+        ps->held_delayed = 1;
+        held_queue = (int)QIDX(port, queue);
+    }
+    ps->wire_next = wc.start;
+    ps->wire_carry = wc.carry;
     ps->last_return = rte_rdtsc();
-    st->pkts += sent;
-    st->bytes += bytes;
     if (sent < n)
         drop_rest(st, bufs, sent, n);
     return sent;
@@ -802,10 +937,10 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
     double carry = 0;
     uint64_t rng = rte_rdtsc() | 1;
     uint32_t idle = 0;
-    ps->pkts = 0; /* the achieved rate of this limiter run */
-    ps->bytes = 0;
+    pace_reset_stats(ps); /* the achieved rate and precision of this limiter run */
     ps->last_dep = 0;
     catchup_init();
+    uint64_t max_shrink = mode == LIMITER_CBR ? catchup_max_shrink : CATCHUP_PROPORTIONAL;
     while (limiter_running(ctl)) {
         uint32_t nb = rte_ring_dequeue_burst(ring, (void **)bufs, LIMITER_BATCH, NULL);
         if (nb == 0) {
@@ -826,12 +961,12 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
         for (; i < nb; i++) {
             struct rte_mbuf *m = bufs[i];
             uint32_t len = m->pkt_len;
-            if (!wait_until(pace_target(ps, next, ps->last_gap)))
+            if (!wait_until(ps, pace_target(ps, next, ps->last_gap, max_shrink)))
                 break;
-            uint64_t tsc = depart_tsc(ps, m);
+            uint64_t tsc = depart_tsc(ps, m, next);
             if (!tx_one(port, queue, st, m))
                 break;
-            pace_account(ps, tsc, len);
+            pace_account(ps, tsc, len, next);
             ps->last_dep = tsc;
             st->pkts++;
             st->bytes += len;
@@ -866,17 +1001,23 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
 
 static void mp_stamp_departures(uint16_t port, uint16_t queue, int32_t offset)
 {
-    if (port < MP_MAX_PORTS && queue < MP_MAX_QUEUES)
+    if (port < MP_MAX_PORTS && queue < MP_MAX_QUEUES) {
         pace[QIDX(port, queue)].stamp_off = offset < 0 ? 0 : offset + 1;
+        pace[QIDX(port, queue)].stamp_seq = 0;
+    }
 }
 
-static void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out)
+void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out)
 {
     const struct pace_state *ps = &pace[QIDX(port % MP_MAX_PORTS, queue % MP_MAX_QUEUES)];
     out[0] = ps->first_tsc;
     out[1] = ps->last_tsc;
     out[2] = ps->pkts;
     out[3] = ps->bytes;
+    out[4] = ps->gaps;
+    out[5] = ps->gaps_ok;
+    out[6] = ps->late;
+    out[7] = ps->lost_cycles;
 }
 
 /* ---- hardware rate limit and IEEE 1588 clocks (PMDs that have them) ------ */

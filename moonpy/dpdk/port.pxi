@@ -286,6 +286,32 @@ def set_queue_rate(int port, int queue, double mbit=0.0, double mpps=0.0):
     pc.next_tsc = 0
 
 
+def pacer_report(int port, int queue):
+    """What the software pacer did on one TX queue (setRate, sendWithDelay, a rate limiter
+    task), or None if it sent nothing there: frames and bytes, the achieved rate
+    (``mpps``, ``mbit`` counting frame + CRC bytes), ``gaps_within_256ns`` (share of gaps
+    within +-256 ns of their ideal gap), ``late_256ns`` (share of frames that left more than
+    256 ns behind their schedule) and ``thread_lost`` (share of the time the sending thread
+    did not run while it waited: preemption), shares in percent."""
+    if port < 0 or port >= MP_MAX_PORTS or queue < 0 or queue >= MP_MAX_QUEUES:
+        raise DeviceError(f"no tx queue {queue} on port {port}")
+    cdef uint64_t s[MP_PACER_STATS]
+    mp_pacer_stats(<uint16_t>port, <uint16_t>queue, s)
+    if s[2] < 2 or s[1] <= s[0]:
+        return None
+    cdef double secs = (s[1] - s[0]) / <double>rte_get_tsc_hz()
+    return {
+        "frames": s[2],
+        "bytes": s[3],
+        "seconds": secs,
+        "mpps": (s[2] - 1) / secs / 1e6,
+        "mbit": (s[3] + 4 * s[2]) * 8 / secs / 1e6 * (s[2] - 1) / s[2],
+        "gaps_within_256ns": 100.0 * s[5] / s[4] if s[4] else 0.0,
+        "late_256ns": 100.0 * s[6] / s[2],
+        "thread_lost": 100.0 * s[7] / rte_get_tsc_hz() / secs,
+    }
+
+
 def port_set_mac(int port, bytes mac):
     """Set the port's MAC address (6 bytes)."""
     _check_port(port)

@@ -47,6 +47,8 @@ cdef extern from "mp_api.h" nogil:
     mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue)
     uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues)
     void mp_pace_flush() nogil
+    enum: MP_PACER_STATS
+    void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out)
 
 cdef extern from "mp_layout.h" nogil:
     struct mp_field:

@@ -9,8 +9,9 @@
 ---
 --- moonpy additions:
 ---   txQueue:stampDepartures(offs)  every frame the software pacer (setRate, sendWithDelay,
----                                  rate limiter) sends gets its departure TSC at `offs`;
----                                  nil or false turns it off (a measurement aid)
+---                                  rate limiter) sends gets its departure TSC (uint64) at
+---                                  `offs` and its departure number (uint32, from 0) at
+---                                  `offs` + 8; nil or false turns it off (a measurement aid)
 ---   buf:getTimestamp()             after rxQueue:enableTimestampsAllPackets() on a port
 ---                                  without hardware timestamps: the RX TSC in ns
 local ffi    = require "ffi"
