@@ -35,7 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 TOLERANCES_NS = (64, 128, 256, 512)
 QUIET_WAIT = 600.0  # seconds to wait for an idle machine before each run
-ATTEMPTS = 3  # runs per row; the one least disturbed by other processes is kept
+ATTEMPTS = 3  # runs per row; the one whose sender lost the least time is kept
 RECORD = np.dtype([("seq", "<u4"), ("pad", "<u4"), ("tx", "<u8"), ("rx", "<u8"), ("ideal", "<u8")])
 
 
@@ -64,6 +64,7 @@ def run_child(mode: str, mpps: float, seconds: float, size: int, out: Path) -> d
     cmd += ["--mode", mode, "--mpps", str(mpps), "--time", str(seconds)]
     cmd += ["--size", str(size), "--out", str(out)]
     best: dict | None = None
+    attempts: list[float] = []
     for _ in range(ATTEMPTS):
         wait_quiet(QUIET_WAIT)
         idle0, total0 = cpu_ticks()
@@ -82,13 +83,16 @@ def run_child(mode: str, mpps: float, seconds: float, size: int, out: Path) -> d
         own = (own1.ru_utime + own1.ru_stime) - (own0.ru_utime + own0.ru_stime)
         wall = (total1 - total0) / os.sysconf("SC_CLK_TCK") / (os.cpu_count() or 1)
         meta["others_pct"] = max(busy - own, 0.0) / max(wall, 1e-9) * 100
-        if best is None or meta["others_pct"] < best["others_pct"]:
+        meta["thread_lost_pct"] = thread_lost(meta)
+        attempts.append(meta["thread_lost_pct"])
+        # the run whose sending thread lost the least time to preemption (the pacer's own
+        # count): the machine's disturbance, not the pacer, varies between attempts
+        if best is None or meta["thread_lost_pct"] < best["thread_lost_pct"]:
             best = meta
             if out.exists():
                 out.replace(out.with_suffix(".best"))
-        if best["others_pct"] < 5:
-            break
     assert best is not None
+    best["attempts_lost_pct"] = attempts
     out.with_suffix(".best").replace(out)
     return best
 
@@ -177,6 +181,7 @@ def cbr_result(meta: dict, recs: np.ndarray) -> dict:
         "received_pct": meta["received"] / max(meta["sent"], 1) * 100,
         "others_pct": meta["others_pct"],
         "thread_lost_pct": thread_lost(meta),
+        "attempts_lost_pct": meta["attempts_lost_pct"],
     }
 
 
@@ -205,6 +210,7 @@ def poisson_result(meta: dict, recs: np.ndarray, size: int) -> dict:
         "received_pct": meta["received"] / max(meta["sent"], 1) * 100,
         "others_pct": meta["others_pct"],
         "thread_lost_pct": thread_lost(meta),
+        "attempts_lost_pct": meta["attempts_lost_pct"],
     }
 
 
@@ -262,10 +268,11 @@ def print_tables(results: list[dict], cmd: str, note: str) -> None:
             extra = f", {r['rx_same_burst_pct']:.1f} % of RX gaps 0 (one RX burst)"
         else:
             extra = f", KS by {r['ks_impl']}"
+        lost = ", ".join(f"{v:.2f} %" for v in r["attempts_lost_pct"])
         print(
             f"- {name} {r['mpps'] * 1000:g} kpps: {r['received_pct']:.1f} % of frames "
             f"received{extra}; other processes used {r['others_pct']:.1f} % of a CPU "
-            "during the run"
+            f"during the run; sender lost {lost} in the {len(r['attempts_lost_pct'])} runs"
         )
 
 

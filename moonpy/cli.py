@@ -229,6 +229,13 @@ def report_leaks(leaks: list[str], code: int) -> int:
 
 
 def _early_signal(signo: int, frame: object) -> None:
+    if not _dpdk.eal_initialized():
+        # nothing to unwind yet (DPDK not started): end now, as __main__ does during its
+        # imports. Raising here could land inside a lazy import, where Python turns the
+        # SystemExit into a RuntimeError and a traceback (pyserde's class decorators).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + signo)
     raise SystemExit(128 + signo)
 
 
