@@ -239,8 +239,11 @@ def render_dashboard(
     achieved: dict[tuple[int, int], float],
     counters: dict[str, tuple] | None = None,
     histograms: dict[str, tuple] | None = None,
+    pacing: dict[tuple[int, int], dict[str, Any]] | None = None,
 ) -> Group:
-    """The live view: header with time, port table, rate targets, task table."""
+    """The live view: header with time, port table, rate targets, task table. ``pacing``:
+    the software pacer's own counts per queue (`pacer_report`), also for queues paced
+    without a target rate (sendWithDelay, rate limiter tasks)."""
     head = Text.assemble((f"moonpy  {title}", "bold"), f"   elapsed {elapsed:6.1f} s")
     parts: list[Any] = [head]
     if time_left >= 0:
@@ -252,15 +255,27 @@ def render_dashboard(
             )
         )
     parts.append(port_table(ports, queue_rates))
-    if queue_rates:
+    pacing = pacing or {}
+    if queue_rates or pacing:
         rt = Table(title="rate control (software pacing)", title_justify="left")
-        for col in ("port", "queue", "target", "achieved"):
+        for col in ("port", "queue", "target", "achieved", "gaps +-256 ns", "sender lost"):
             rt.add_column(col, justify="right")
-        for (port, q), (mbit, mpps) in sorted(queue_rates.items()):
-            target = f"{mbit:.0f} Mbit/s" if mbit else f"{mpps:.3f} Mpps"
-            got = achieved.get((port, q), 0.0)
+        for port, q in sorted(set(queue_rates) | set(pacing)):
+            rep = pacing.get((port, q))
+            if (port, q) in queue_rates:
+                mbit, mpps = queue_rates[(port, q)]
+                target = f"{mbit:.0f} Mbit/s" if mbit else f"{mpps:.3f} Mpps"
+                got = achieved.get((port, q), 0.0)
+                done = f"{got:.0f} Mbit/s" if mbit else f"{got:.3f} Mpps"
+            else:  # sendWithDelay or a rate limiter: per-frame gaps, no single target
+                target, done = "per-frame gaps", f"{rep['mpps']:.3f} Mpps" if rep else ""
             rt.add_row(
-                str(port), str(q), target, f"{got:.0f} Mbit/s" if mbit else f"{got:.3f} Mpps"
+                str(port),
+                str(q),
+                target,
+                done,
+                f"{rep['gaps_within_256ns']:.2f} %" if rep else "",
+                f"{rep['thread_lost']:.2f} %" if rep else "",
             )
         parts.append(rt)
     if counters:
@@ -497,6 +512,7 @@ class RunConsole:
             achieved,
             self.live_counters(),
             self.live_histograms(),
+            {(r["port"], r["queue"]): r for r in pacing_reports(self.engine)},
         )
 
     def finish(self, exit_code: int) -> dict[str, Any]:

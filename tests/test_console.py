@@ -71,6 +71,10 @@ def dashboard_text() -> str:
             tasks,
             {(0, 0): (1000.0, 0.0)},
             {(0, 0): 998.7},
+            pacing={
+                (0, 0): {"mpps": 1.95, "gaps_within_256ns": 99.61, "thread_lost": 1.21},
+                (0, 1): {"mpps": 0.25, "gaps_within_256ns": 99.02, "thread_lost": 1.4},
+            },
             histograms={
                 "timerSlave#1": (
                     5000,
