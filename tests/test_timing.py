@@ -165,6 +165,14 @@ def test_stopping_a_paced_run_frees_the_held_frames(how: tuple[str, str]):
     assert res["received"] + res["skipped"] <= res["tx_counter"]
 
 
+def test_send_with_delay_does_not_hold_a_frame_due_far_ahead():
+    # one frame per call, 80 us of filler, then a wait for it at the far end: the frame must
+    # leave within the call that sent it, not with the next call (which comes after the wait)
+    proc = run_moonpy("--no-color", script("ts_delay_lone.lua"), "--frames", "20")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert last_json(proc.stdout) == {"sent": 20, "arrived_in_time": 20}
+
+
 PACING_LINE = re.compile(
     r"\[INFO\]  Port 0 tx queue 0 paced in software: ([\d.e+-]+) Mpps \(([\d.e+-]+) Mbit/s\) "
     r"over ([\d,]+) frames; ([\d.]+) % of gaps within \+-256 ns of their target, ([\d.]+) % of "

@@ -886,7 +886,8 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
         wc.carry = 0;
         ps->last_dep = 0;
     }
-    /* planning pass: where the held tail starts */
+    /* planning pass: the last departure; the tail held is what is due within the window
+     * from the moment it is reached (a lone frame due far ahead is waited for, not held) */
     struct wire_clock plan = wc;
     uint64_t last = 0, window = rte_get_tsc_hz() * PACE_HOLD_US / 1000000;
     for (uint32_t i = 0; i < n; i++)
@@ -895,7 +896,7 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
     for (; sent < n; sent++) {
         struct rte_mbuf *m = bufs[sent];
         uint64_t dep = wire_depart(&wc, m, cycles_per_byte);
-        if (k > 0 || (sent >= hold_from && last - dep < window)) {
+        if (k > 0 || (sent >= hold_from && last < rte_rdtsc() + window)) {
             ps->held[k] = m; /* the tail: held_service sends it at `dep` */
             ps->held_dep[k++] = dep;
             continue;
