@@ -165,12 +165,14 @@ def test_stopping_a_paced_run_frees_the_held_frames(how: tuple[str, str]):
     assert res["received"] + res["skipped"] <= res["tx_counter"]
 
 
-def test_send_with_delay_does_not_hold_a_frame_due_far_ahead():
-    # one frame per call, 80 us of filler, then a wait for it at the far end: the frame must
-    # leave within the call that sent it, not with the next call (which comes after the wait)
-    proc = run_moonpy("--no-color", script("ts_delay_lone.lua"), "--frames", "20")
+@pytest.mark.parametrize("mode", ["delay", "rate", "sleep"])
+def test_paced_frames_leave_while_the_script_waits(mode: str):
+    # each round sends, then waits for what it sent at the far end of the cable: a lone
+    # sendWithDelay frame due 80 us ahead is waited for, not held (delay); frames the pacer
+    # holds leave during the receive loop's polls (rate) and before an idle sleep (sleep)
+    proc = run_moonpy("--no-color", script("ts_delay_lone.lua"), "--mode", mode)
     assert proc.returncode == 0, proc.stderr + proc.stdout
-    assert last_json(proc.stdout) == {"sent": 20, "arrived_in_time": 20}
+    assert last_json(proc.stdout) == {"rounds": 20, "in_time": 20}
 
 
 PACING_LINE = re.compile(

@@ -103,8 +103,9 @@ struct mp_api {
      * frame's wire time). ctl[0] counts frames sent; ctl[1] != 0 stops it. */
     int (*limiter_loop)(struct rte_ring *ring, uint16_t port, uint16_t queue, uint32_t mode,
                         double param, double cycles_per_byte, volatile uint64_t *ctl);
-    /* measurement: write each paced frame's departure TSC (uint64) at this byte offset and
-     * its departure number (uint32, from 0) 8 bytes later (offset < 0: off) */
+    /* measurement: write each paced frame's departure TSC (uint64) at this byte offset, its
+     * departure number (uint32, from 0) 8 bytes later and its scheduled departure TSC
+     * (uint64) 12 bytes later (offset < 0: off) */
     void (*stamp_departures)(uint16_t port, uint16_t queue, int32_t offset);
     /* a queue's paced sends (MP_PACER_STATS values): out[0..3] = first TSC, last TSC,
      * frames, bytes (the achieved rate); out[4..7] = gaps judged, gaps within +-256 ns of
@@ -118,6 +119,8 @@ struct mp_api {
     int (*timesync_read_rx)(uint16_t port, uint64_t *ns, uint32_t flags);
     int (*timesync_read_time)(uint16_t port, uint64_t *ns);
     int (*timesync_adjust)(uint16_t port, int64_t delta_ns);
+    /* this thread's held paced frames leave now, each on schedule (before an idle sleep) */
+    void (*pace_flush)(void);
 };
 /* MP_CDEF_END */
 

@@ -108,11 +108,16 @@ double mp_time_left(void)
 
 static uint64_t mp_rdtsc(void) { return rte_rdtsc(); }
 
+static inline void held_poll(void);
+
+/* mg.sleepMillis/sleepMicros: a busy wait, during which held paced frames leave on time. */
 static void mp_delay_cycles(uint64_t cycles)
 {
     uint64_t end = rte_rdtsc() + cycles;
-    while (rte_rdtsc() < end)
+    while (rte_rdtsc() < end) {
+        held_poll();
         rte_pause();
+    }
 }
 
 static void mp_stop_api(void) { mp_stop(); }
@@ -122,7 +127,6 @@ static void mp_stop_api(void) { mp_stop(); }
 /* MoonGen's allocation: raw mempool gets plus a minimal metadata reset. The
  * data area is left alone on purpose: scripts write a template once (in the
  * pool's init function) and patch only a few fields per packet. */
-static inline void held_poll(void);
 static inline int held_pending(void);
 
 /* A paced burst holds frames (see send_paced) while the application allocates its next
@@ -396,8 +400,9 @@ static uint32_t drop_rest(struct mp_queue_stats *st, struct rte_mbuf **bufs, uin
 /* A paced send returns before the last frames of its burst are due: up to PACE_HOLD_MAX
  * frames, those due within PACE_HOLD_US of the return. The application meanwhile prepares
  * its next burst, and the allocation of that burst sends the held frames when they are
- * due (mp_alloc_bulk calls held_service between small groups of buffers); the next paced
- * send, or the end of the task (mp_pace_flush), sends what is left. Without this, the
+ * due (mp_alloc_bulk polls between buffers), as do receive polls (mp_rx_burst) and busy
+ * sleeps (mp_delay_cycles) while the application waits; an idle sleep, the next paced
+ * send, or the end of the task (mp_pace_flush) sends what is left. Without this, the
  * first frame of every burst leaves late by the time the application needs between two
  * sends (about 4 us to allocate 63 frames on a cable: 1 Mpps gaps are 1 us). */
 #define PACE_HOLD_MAX 32
@@ -1089,6 +1094,7 @@ static int mp_timesync_adjust(uint16_t port, int64_t delta_ns)
 
 uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
 {
+    held_poll(); /* a receive loop (recv waits for frames) sends this thread's held frames */
     uint16_t nb = rte_eth_rx_burst(port, queue, bufs, (uint16_t)RTE_MIN(n, 65535u));
     if (nb) {
         struct mp_queue_stats *st = &rxq_stats[QIDX(port, queue)];
@@ -1102,6 +1108,7 @@ uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint
  * (before any other work), the same for every frame of the burst. */
 static uint32_t mp_rx_burst_ts(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
 {
+    held_poll();
     uint16_t nb = rte_eth_rx_burst(port, queue, bufs, (uint16_t)RTE_MIN(n, 65535u));
     if (nb == 0)
         return 0;
@@ -1213,6 +1220,7 @@ static struct mp_api api = {
     .limiter_loop = mp_limiter_loop,
     .stamp_departures = mp_stamp_departures,
     .pacer_stats = mp_pacer_stats,
+    .pace_flush = mp_pace_flush,
     .hw_queue_rate = mp_hw_queue_rate,
     .timesync_enable = mp_timesync_enable,
     .timesync_read_tx = mp_timesync_read_tx,

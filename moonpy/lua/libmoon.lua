@@ -126,13 +126,16 @@ function mod.sleepMicros(...)
     api.delay_cycles(us * hz / 1e6)
 end
 
+-- The idle sleeps give the core away: frames a paced send still holds leave first.
 function mod.sleepMillisIdle(...)
     local ms = dropSelf(...)
+    api.pace_flush()
     api.usleep(ms * 1000)
 end
 
 function mod.sleepMicrosIdle(...)
     local us = dropSelf(...)
+    api.pace_flush()
     api.usleep(us)
 end
 

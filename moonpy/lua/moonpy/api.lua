@@ -46,6 +46,7 @@ local api = {
     stop = C.stop,
     set_runtime_cycles = C.set_runtime_cycles,
     delay_cycles = C.delay_cycles,
+    pace_flush = C.pace_flush,
     sw_checksums = C.sw_checksums,
     ring_enqueue = C.ring_enqueue,
     ring_dequeue = C.ring_dequeue,
