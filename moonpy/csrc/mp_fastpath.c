@@ -420,12 +420,11 @@ struct pace_state {
     uint64_t last_return; /* when the last paced call returned to the application */
     uint64_t last_dep;    /* actual departure TSC of the previous frame (0: none yet) */
     uint64_t last_gap;    /* its ideal gap to the frame after it, in cycles */
-    uint64_t last_ideal;  /* send_delayed: the previous frame's ideal departure */
+    uint64_t last_ideal;  /* the previous frame's ideal departure (pace_account) */
     uint64_t last_wire;   /* the previous frame's wire time (0: not emulated), cycles */
     double wire_cpb;      /* send_delayed: cycles per byte of the emulated wire */
     int32_t stamp_off;    /* departure TSC written at stamp_off - 1; 0 = off */
     uint32_t stamp_seq;   /* ... and this departure number after it */
-    uint64_t acct_ideal;  /* pace_account: the previous frame's ideal departure */
     uint64_t gaps;        /* gaps judged, those within the tolerance, frames behind schedule */
     uint64_t gaps_ok;
     uint64_t late;
@@ -549,12 +548,12 @@ static inline void pace_account(struct pace_state *ps, uint64_t tsc, uint32_t le
     if (ps->pkts == 0)
         ps->first_tsc = tsc;
     if (ps->last_dep != 0) {
-        int64_t err = (int64_t)(tsc - ps->last_dep) - (int64_t)(ideal - ps->acct_ideal);
+        int64_t err = (int64_t)(tsc - ps->last_dep) - (int64_t)(ideal - ps->last_ideal);
         ps->gaps++;
         ps->gaps_ok += err <= (int64_t)pace_tolerance && err >= -(int64_t)pace_tolerance;
     }
     ps->late += tsc > ideal + pace_tolerance;
-    ps->acct_ideal = ideal;
+    ps->last_ideal = ideal;
     ps->last_tsc = tsc;
     ps->pkts++;
     ps->bytes += len;
@@ -606,13 +605,25 @@ static __thread int held_queue = -1;
 
 static inline int held_pending(void) { return held_queue >= 0; }
 
+/* When the next frame may leave: setRate's schedule (bounded catch-up), sendWithDelay's
+ * frame due at `dep` (proportional catch-up). Shared by the senders and held_service. */
+static inline uint64_t paced_due(const struct pace_state *ps, const struct mp_pacer *pc)
+{
+    return pace_target(ps, pc->next_tsc, ps->last_gap, catchup_max_shrink);
+}
+
+static inline uint64_t delayed_due(const struct pace_state *ps, uint64_t dep)
+{
+    return pace_target(ps, dep, dep - ps->last_ideal, CATCHUP_PROPORTIONAL);
+}
+
 /* Send one paced frame at its departure time (busy-wait on the TSC, never sleep). 1: gone;
  * 0: the run stopped first and the caller still owns the frame. */
 static inline int paced_one(uint16_t port, uint16_t queue, struct mp_pacer *pc,
                             struct pace_state *ps, struct mp_queue_stats *st, struct rte_mbuf *m)
 {
     uint32_t len = m->pkt_len;
-    if (!wait_until(ps, pace_target(ps, pc->next_tsc, ps->last_gap, catchup_max_shrink)))
+    if (!wait_until(ps, paced_due(ps, pc)))
         return 0;
     uint64_t tsc = depart_tsc(ps, m, pc->next_tsc);
     if (!tx_one(port, queue, st, m))
@@ -636,14 +647,13 @@ static inline int delayed_one(uint16_t port, uint16_t queue, struct pace_state *
                               struct mp_queue_stats *st, struct rte_mbuf *m, uint64_t dep)
 {
     uint32_t len = m->pkt_len;
-    if (!wait_until(ps, pace_target(ps, dep, dep - ps->last_ideal, CATCHUP_PROPORTIONAL)))
+    if (!wait_until(ps, delayed_due(ps, dep)))
         return 0;
     uint64_t tsc = depart_tsc(ps, m, dep);
     if (!tx_one(port, queue, st, m))
         return 0;
     pace_account(ps, tsc, len, dep);
     ps->last_dep = tsc;
-    ps->last_ideal = dep;
     ps->last_wire = (uint64_t)((double)(len + 24) * ps->wire_cpb);
     st->pkts++;
     st->bytes += len;
@@ -662,9 +672,7 @@ static void held_service(int block)
     while (ps->next_held < ps->nheld) {
         struct rte_mbuf *m = ps->held[ps->next_held];
         uint64_t dep = ps->held_dep[ps->next_held];
-        uint64_t due = ps->held_delayed
-                           ? pace_target(ps, dep, dep - ps->last_ideal, CATCHUP_PROPORTIONAL)
-                           : pace_target(ps, pc->next_tsc, ps->last_gap, catchup_max_shrink);
+        uint64_t due = ps->held_delayed ? delayed_due(ps, dep) : paced_due(ps, pc);
         if (!block && rte_rdtsc() < due)
             return;
         int ok = ps->held_delayed ? delayed_one(port, queue, ps, st, m, dep)
