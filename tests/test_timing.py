@@ -175,6 +175,47 @@ def test_paced_frames_leave_while_the_script_waits(mode: str):
     assert last_json(proc.stdout) == {"rounds": 20, "in_time": 20}
 
 
+def test_a_late_frame_takes_a_longer_gap_from_later_in_its_burst():
+    # each burst of 12 sendWithDelay frames is held whole, and the script then keeps the
+    # thread away for 1.5 us: the first frame is late, and takes the burst's one long gap
+    # (4.8 us) instead of leaving late and squeezing the gaps after it. Where it did (how
+    # often depends on how long the script was away: up to 4.6 us fits), the burst leaves on
+    # its new schedule; without the swap no burst would have only short gaps inside.
+    proc = run_moonpy("--no-color", script("ts_swap.lua"), "--bursts", "300")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    res = last_json(proc.stdout)
+    assert res["bursts"] == 300
+    assert res["swapped"] >= 100, res  # 220-250 on the 2-core development VM, also under load
+    assert res["on_time"] >= 0.9 * res["gaps"], res
+
+
+def test_poisson_limiter_keeps_its_drawn_gaps_and_its_schedule(tmp_path: Path):
+    # MoonGen's software rate limiter, poisson at 100 kpps: the schedule the pacer followed
+    # (each frame's stamped ideal departure) must be wire time + Exp(mean) draws, also where
+    # a late frame swapped its gap for a longer one drawn for later, and the frames must
+    # have left on that schedule
+    np = pytest.importorskip("numpy")
+    out = tmp_path / "run.bin"
+    args = "--mode limiter-poisson --mpps 0.1 --time 1 --out".split()
+    proc = run_moonpy("--no-color", "benchmarks/pacing.lua", *args, str(out))
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    meta = last_json(proc.stdout)
+    rec = np.dtype([("seq", "<u4"), ("pad", "<u4"), ("tx", "<u8"), ("rx", "<u8"), ("ideal", "<u8")])
+    recs = np.fromfile(out, dtype=rec)
+    ok = np.diff(recs["seq"].astype(np.int64)) == 1
+    ns = 1e9 / meta["hz"]
+    sched = np.diff(recs["ideal"].astype(np.int64))[ok] * ns
+    dep = np.diff(recs["tx"].astype(np.int64))[ok] * ns
+    assert len(sched) > 50_000
+    wire = 84 * 0.8  # 60 B + CRC, preamble and IFG at the cable's 10 Gbit/s
+    mean = 10_000 - wire
+    assert np.mean(sched - wire) == pytest.approx(mean, rel=0.03)
+    # P(Exp < mean) = 1 - 1/e = 0.632 (+-0.0015 for 100,000 draws)
+    assert np.mean(sched - wire < mean) == pytest.approx(0.632, abs=0.015)
+    assert np.min(sched) >= wire - 1
+    assert np.mean(np.abs(dep - sched) <= 256) >= 0.8  # 97-99 % on the development VM
+
+
 PACING_LINE = re.compile(
     r"\[INFO\]  Port 0 tx queue 0 paced in software: ([\d.e+-]+) Mpps \(([\d.e+-]+) Mbit/s\) "
     r"over ([\d,]+) frames; ([\d.]+) % of gaps within \+-256 ns of their target, ([\d.]+) % of "

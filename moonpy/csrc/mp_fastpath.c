@@ -479,6 +479,7 @@ static uint64_t catchup_max_shrink; /* cycles (200 ns), set on first use */
 #define CATCHUP_PROPORTIONAL UINT64_MAX
 #define CATCHUP_HORIZON_MS 5
 static double catchup_horizon; /* cycles */
+static uint64_t catchup_quarter; /* a quarter of it: how far proportional catch-up reaches */
 
 /* The precision the pacer reports (pace_account, wait_until), in cycles. */
 #define PACE_TOLERANCE_NS 256 /* MoonGen's paper judges gaps at +-64/128/256/512 ns */
@@ -493,6 +494,7 @@ static inline void catchup_init(void)
         pace_tolerance = hz * PACE_TOLERANCE_NS / 1000000000;
         pace_stall = hz * PACE_STALL_NS / 1000000000;
         catchup_horizon = (double)hz * CATCHUP_HORIZON_MS / 1000;
+        catchup_quarter = (uint64_t)(catchup_horizon / 4);
         catchup_max_shrink = RTE_MAX(hz / 5000000, (uint64_t)1);
     }
 }
@@ -511,20 +513,26 @@ static inline uint64_t pace_target(const struct pace_state *ps, uint64_t ideal, 
         return ideal;
     /* what smooth catch-up makes up within CATCHUP_HORIZON_MS; the rest leaves at once
      * (but after the previous frame's wire time) */
-    uint64_t cap = ideal + (uint64_t)((double)RTE_MIN(gap / 4, max_shrink) * catchup_horizon /
-                                      (double)RTE_MAX(gap, (uint64_t)1));
+    uint64_t cap = ideal + (max_shrink == CATCHUP_PROPORTIONAL
+                                ? catchup_quarter /* (gap / 4) * horizon / gap */
+                                : (uint64_t)((double)RTE_MIN(gap / 4, max_shrink) *
+                                             catchup_horizon / (double)RTE_MAX(gap, (uint64_t)1)));
     if (t < cap)
         return t;
     uint64_t wire_free = ps->last_dep + ps->last_wire;
     return cap > wire_free ? cap : wire_free;
 }
 
-/* The departure TSC, also written into the frame when stampDepartures asked for it, with
- * the frame's departure number right after it (so that a receiver can tell a lost frame
- * from a late one) and the TSC the schedule wanted it to leave at (`ideal`). */
-static inline uint64_t depart_tsc(struct pace_state *ps, struct rte_mbuf *m, uint64_t ideal)
+/* The departure TSC `tsc` (when the pacer's wait for this frame ended, right before its TX
+ * burst), also written into the frame when stampDepartures asked for it, with the frame's
+ * departure number right after it (so that a receiver can tell a lost frame from a late
+ * one) and the TSC the schedule wanted it to leave at (`ideal`). The wait's own TSC rather
+ * than a fresh read: a fresh read came 20-30 ns after the wait ended (its loop, this call),
+ * an offset that cancels out between two frames that waited, but not when a frame is due
+ * one wire time after the previous one (no wait): those gaps were measured 30 ns long. */
+static inline uint64_t depart_tsc(struct pace_state *ps, struct rte_mbuf *m, uint64_t ideal,
+                                  uint64_t tsc)
 {
-    uint64_t tsc = rte_rdtsc();
     if (unlikely(ps->stamp_off != 0)) {
         uint32_t off = (uint32_t)ps->stamp_off - 1;
         uint8_t *p = rte_pktmbuf_mtod_offset(m, uint8_t *, off);
@@ -537,6 +545,13 @@ static inline uint64_t depart_tsc(struct pace_state *ps, struct rte_mbuf *m, uin
         ps->stamp_seq++;
     }
     return tsc;
+}
+
+/* The line depart_tsc will write in `m`, fetched ahead (its header must be in cache). */
+static inline void prefetch_stamp(const struct pace_state *ps, struct rte_mbuf *m)
+{
+    if (unlikely(ps->stamp_off != 0))
+        rte_prefetch0(rte_pktmbuf_mtod_offset(m, uint8_t *, ps->stamp_off - 1));
 }
 
 /* Counts behind pacer_stats, for the precision every paced run reports: the achieved rate,
@@ -581,11 +596,11 @@ static inline int tx_one(uint16_t port, uint16_t queue, struct mp_queue_stats *s
     return 1;
 }
 
-/* Busy-wait until `when`; 0 if the run stopped first. Two TSC reads of this loop more than
- * PACE_STALL_NS apart mean the thread did not run in between (preempted by the kernel or,
+/* Busy-wait until `when`; the TSC then, or 0 if the run stopped first. Two TSC reads of
+ * this loop more than PACE_STALL_NS apart mean the thread did not run in between (preempted by the kernel or,
  * in a VM, the hypervisor): that time is counted, the measure of how much a machine
  * disturbs the pacer. */
-static inline int wait_until(struct pace_state *ps, uint64_t when)
+static inline uint64_t wait_until(struct pace_state *ps, uint64_t when)
 {
     uint64_t prev = rte_rdtsc();
     while (prev < when) {
@@ -596,7 +611,146 @@ static inline int wait_until(struct pace_state *ps, uint64_t when)
             ps->lost_cycles += now - prev;
         prev = now;
     }
-    return 1;
+    return prev; /* the TSC it returned at */
+}
+
+static inline uint64_t udata64_of(struct rte_mbuf *m)
+{
+    return udata64_offset >= 0 ? *RTE_MBUF_DYNFIELD(m, udata64_offset, uint64_t *) : 0;
+}
+
+/* A frame's gap in byte times (MoonGen: (uint32_t)udata64); a negative delay, i.e. a rate
+ * above line rate, means back to back. */
+static inline uint32_t gap_bytes(struct rte_mbuf *m)
+{
+    uint32_t gap = (uint32_t)udata64_of(m);
+    return (gap & 0x80000000u) ? 0 : gap;
+}
+
+/* Drawn gaps and preemption. A thread that does not run for 30 us (this VM's hypervisor
+ * does that ~360 times a second) makes one gap 30 us long, whatever was drawn for it; to
+ * keep the rate, later gaps must be shorter, and shortening 1 % of the time out of every
+ * gap moves an exponential's CDF by ~1 %/e (KS D 0.004: a clear fail over 200,000 gaps).
+ * Instead the pacer draws ahead: the next GAP_POOL gaps wait in departure order, and when a
+ * frame finds itself late, it takes the gap it needs from the upcoming ones (the shortest
+ * one at least as long as the time since the previous frame's ideal departure), and the
+ * gap it had goes where that one was. The gaps on the wire are then the gaps drawn, in a
+ * slightly different order, and the schedule is not behind (a later gap got used earlier).
+ * The poisson limiter draws its gaps itself and keeps GAP_POOL of them ahead; sendWithDelay
+ * has the script's gaps of the burst it was given (delay_swap). Only a frame later than
+ * PACE_STALL_NS looks for a swap: a few ns late is what catch-up is for. */
+#define GAP_POOL 1024
+struct gap_pool {
+    double x[GAP_POOL]; /* upcoming draws of Exp(1), in departure order from `head` */
+    double max;         /* none of them is longer (exact after a search that found none) */
+    uint32_t head;
+    uint32_t stale;     /* the slots before `head` already used and not drawn again (-1) */
+    uint64_t rng;
+};
+
+/* xorshift64* (one state per limiter call; quality far beyond what gap tests resolve) */
+static inline double uniform01(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static inline double exp1(uint64_t *rng) { return -log(1.0 - uniform01(rng)); }
+
+static void gap_pool_init(struct gap_pool *gp, uint64_t seed)
+{
+    gp->rng = seed | 1;
+    gp->head = gp->stale = 0;
+    gp->max = 0;
+    for (uint32_t i = 0; i < GAP_POOL; i++) {
+        gp->x[i] = exp1(&gp->rng);
+        gp->max = fmax(gp->max, gp->x[i]);
+    }
+}
+
+/* Draw the oldest used slots again, at most `n` of them. A draw (a log) takes ~20 ns: done
+ * while the limiter has time to wait, not between two departures due back to back. */
+static inline void gap_pool_refill(struct gap_pool *gp, uint32_t n)
+{
+    for (; n > 0 && gp->stale > 0; n--, gp->stale--) {
+        uint32_t i = (gp->head + GAP_POOL - gp->stale) % GAP_POOL;
+        gp->x[i] = exp1(&gp->rng);
+        gp->max = fmax(gp->max, gp->x[i]);
+    }
+}
+
+/* The next gap in departure order (its slot is drawn again later, gap_pool_refill). */
+static inline double gap_pool_next(struct gap_pool *gp)
+{
+    if (unlikely(gp->stale >= GAP_POOL / 2)) /* never waited long enough to refill */
+        gap_pool_refill(gp, 1);
+    double x = gp->x[gp->head];
+    gp->x[gp->head] = -1; /* a swap never picks it */
+    gp->stale++;
+    gp->head = (gp->head + 1) % GAP_POOL;
+    return x;
+}
+
+/* A late frame, whose gap was `had`, needs one of at least `need`: the shortest upcoming gap
+ * that long, which `had` replaces in the order. If none is that long, the frame keeps `had`
+ * and catches up: taking the longest instead would drain the pool's long gaps after every
+ * stall longer than any of them (at 500 kpps most of this VM's are), and a schedule left
+ * behind (a starving producer) would then take a long gap for every frame. The search
+ * (about 0.5 us) runs only when a gap that long may be there. */
+static double gap_pool_swap(struct gap_pool *gp, double had, double need)
+{
+    if (need > gp->max)
+        return had;
+    uint32_t best = GAP_POOL;
+    double bx = 0, max = 0;
+    for (uint32_t i = 0; i < GAP_POOL; i++) {
+        double x = gp->x[i];
+        max = fmax(max, x);
+        if (x >= need && (best == GAP_POOL || x < bx)) {
+            best = i;
+            bx = x;
+        }
+    }
+    gp->max = max;
+    if (best == GAP_POOL)
+        return had;
+    gp->x[best] = had;
+    return bx;
+}
+
+/* sendWithDelay's swap: `m` is `late` cycles behind; `rest` are the frames after it in
+ * its burst. The shortest filler among them that makes `m` leave on time trades places with
+ * m's (the udata64 delays, i.e. the gaps before each frame). Returns the index of that frame
+ * in `rest` and sets *shift to the cycles m's departure moves (the departures between the two
+ * move as much; the one after the swapped frame does not), or -1 if none is long enough. */
+static int delay_swap(struct rte_mbuf *m, uint64_t late, double cycles_per_byte,
+                      struct rte_mbuf **rest, uint32_t nrest, uint64_t *shift)
+{
+    if (udata64_offset < 0 || cycles_per_byte <= 0)
+        return -1;
+    uint32_t had = gap_bytes(m);
+    double need = (double)had + (double)late / cycles_per_byte;
+    int best = -1;
+    uint32_t bg = 0;
+    for (uint32_t i = 0; i < nrest; i++) {
+        uint32_t g = gap_bytes(rest[i]);
+        if ((double)g >= need && (best < 0 || g < bg)) {
+            best = (int)i;
+            bg = g;
+        }
+    }
+    if (best < 0)
+        return -1;
+    uint32_t *mine = RTE_MBUF_DYNFIELD(m, udata64_offset, uint32_t *);
+    uint32_t *theirs = RTE_MBUF_DYNFIELD(rest[best], udata64_offset, uint32_t *);
+    *mine = bg; /* the low half of udata64 is the delay (gap_bytes) */
+    *theirs = had;
+    *shift = (uint64_t)((double)(bg - had) * cycles_per_byte);
+    return best;
 }
 
 /* The queue (QIDX) whose paced burst this thread still holds frames of; -1: none. A queue
@@ -623,9 +777,10 @@ static inline int paced_one(uint16_t port, uint16_t queue, struct mp_pacer *pc,
                             struct pace_state *ps, struct mp_queue_stats *st, struct rte_mbuf *m)
 {
     uint32_t len = m->pkt_len;
-    if (!wait_until(ps, paced_due(ps, pc)))
+    uint64_t at = wait_until(ps, paced_due(ps, pc));
+    if (at == 0)
         return 0;
-    uint64_t tsc = depart_tsc(ps, m, pc->next_tsc);
+    uint64_t tsc = depart_tsc(ps, m, pc->next_tsc, at);
     if (!tx_one(port, queue, st, m))
         return 0;
     pace_account(ps, tsc, len, pc->next_tsc);
@@ -641,15 +796,31 @@ static inline int paced_one(uint16_t port, uint16_t queue, struct mp_pacer *pc,
     return 1;
 }
 
-/* Send one frame of sendWithDelay at its ideal departure `dep` (or its catch-up time).
- * 1: gone; 0: the run stopped first and the caller still owns the frame. */
+/* Send one frame of sendWithDelay at its ideal departure `dep` (or its catch-up time). If
+ * the thread did not run when it was due, it may take a longer gap from `rest`, the frames
+ * after it in its burst (delay_swap): then *shift is the cycles its departure moved, and
+ * *swapped the index of the frame it traded with (-1: none). 1: gone; 0: the run stopped
+ * first and the caller still owns the frame. */
 static inline int delayed_one(uint16_t port, uint16_t queue, struct pace_state *ps,
-                              struct mp_queue_stats *st, struct rte_mbuf *m, uint64_t dep)
+                              struct mp_queue_stats *st, struct rte_mbuf *m, uint64_t dep,
+                              struct rte_mbuf **rest, uint32_t nrest, uint64_t *shift,
+                              int *swapped)
 {
     uint32_t len = m->pkt_len;
-    if (!wait_until(ps, delayed_due(ps, dep)))
+    uint64_t at = wait_until(ps, delayed_due(ps, dep));
+    if (at == 0)
         return 0;
-    uint64_t tsc = depart_tsc(ps, m, dep);
+    *swapped = -1;
+    if (unlikely(at > dep + pace_stall)) {
+        *swapped = delay_swap(m, at - dep, ps->wire_cpb, rest, nrest, shift);
+        if (*swapped >= 0) {
+            dep += *shift;
+            at = wait_until(ps, delayed_due(ps, dep));
+            if (at == 0)
+                return 0;
+        }
+    }
+    uint64_t tsc = depart_tsc(ps, m, dep, at);
     if (!tx_one(port, queue, st, m))
         return 0;
     pace_account(ps, tsc, len, dep);
@@ -670,13 +841,28 @@ static void held_service(int block)
     struct mp_pacer *pc = &pacers[qi];
     struct mp_queue_stats *st = &txq_stats[qi];
     while (ps->next_held < ps->nheld) {
-        struct rte_mbuf *m = ps->held[ps->next_held];
-        uint64_t dep = ps->held_dep[ps->next_held];
+        uint32_t h = ps->next_held;
+        struct rte_mbuf *m = ps->held[h];
+        uint64_t now = rte_rdtsc();
+        if (ps->held_delayed && now > ps->held_dep[h] + pace_stall) {
+            /* late (the application kept the thread busy, or it did not run): a longer
+             * gap from the held frames after it, if one fits (delay_swap); it and the
+             * frames up to the one it swapped with then leave that much later */
+            uint64_t shift = 0;
+            int swapped = delay_swap(m, now - ps->held_dep[h], ps->wire_cpb, ps->held + h + 1,
+                                     ps->nheld - h - 1, &shift);
+            for (int j = 0; j <= swapped; j++)
+                ps->held_dep[h + (uint32_t)j] += shift;
+        }
+        uint64_t dep = ps->held_dep[h];
         uint64_t due = ps->held_delayed ? delayed_due(ps, dep) : paced_due(ps, pc);
-        if (!block && rte_rdtsc() < due)
+        if (!block && now < due)
             return;
-        int ok = ps->held_delayed ? delayed_one(port, queue, ps, st, m, dep)
-                                  : paced_one(port, queue, pc, ps, st, m);
+        int swapped = -1;
+        uint64_t shift = 0;
+        int ok = ps->held_delayed
+                     ? delayed_one(port, queue, ps, st, m, dep, NULL, 0, &shift, &swapped)
+                     : paced_one(port, queue, pc, ps, st, m);
         if (!ok) {
             drop_rest(st, ps->held, ps->next_held, ps->nheld);
             break;
@@ -802,19 +988,6 @@ static uint32_t mp_try_send(uint16_t port, uint16_t queue, struct rte_mbuf **buf
 
 /* ---- timing: software timestamps, delay-based rate control, limiter ----- */
 
-static inline uint64_t udata64_of(struct rte_mbuf *m)
-{
-    return udata64_offset >= 0 ? *RTE_MBUF_DYNFIELD(m, udata64_offset, uint64_t *) : 0;
-}
-
-/* A frame's gap in byte times (MoonGen: (uint32_t)udata64); a negative delay, i.e. a rate
- * above line rate, means back to back. */
-static inline uint32_t gap_bytes(struct rte_mbuf *m)
-{
-    uint32_t gap = (uint32_t)udata64_of(m);
-    return (gap & 0x80000000u) ? 0 : gap;
-}
-
 /* One frame with a software TX timestamp: the TSC right before the tx_burst that took it.
  * With tsc_offset >= 0 that TSC is also written into the frame (checksums requested by
  * the frame are computed after that write, as a NIC would). */
@@ -914,8 +1087,13 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
             ps->held_dep[k++] = dep;
             continue;
         }
-        if (!delayed_one(port, queue, ps, st, m, dep))
+        uint64_t shift = 0;
+        int swapped = -1;
+        if (!delayed_one(port, queue, ps, st, m, dep, bufs + sent + 1, n - sent - 1, &shift,
+                         &swapped))
             break;
+        if (swapped >= 0)
+            wc.start += shift; /* the frames after it start from its new departure */
     }
     if (k > 0) {
         ps->nheld = k;
@@ -931,17 +1109,6 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
     return sent;
 }
 
-/* xorshift64* (one state per limiter call; quality far beyond what gap tests resolve) */
-static inline double uniform01(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 #define LIMITER_BATCH 64
 #define LIMITER_CUSTOM 0
 #define LIMITER_CBR 1
@@ -954,7 +1121,8 @@ static inline int limiter_running(volatile uint64_t *ctl)
 
 /* MoonGen's software rate limiter thread (software-rate-limiter.cpp), one frame at a time:
  * custom: udata64 byte times between departures; cbr: `param` cycles; poisson: departures
- * `wire time + Exp(param - wire time)` apart. The schedule restarts as in send_paced
+ * `wire time + Exp(param - wire time)` apart, drawn ahead (struct gap_pool: a frame the
+ * thread sends late takes a long gap drawn for later). The schedule restarts as in send_paced
  * (pace_restart: the ring ran dry for more than 1 ms, or more than 100 ms were lost).
  * Returns 0; frames still queued when it stops are freed. */
 static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue, uint32_t mode,
@@ -965,12 +1133,19 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
     struct rte_mbuf *bufs[LIMITER_BATCH];
     uint64_t next = 0;
     double carry = 0;
-    uint64_t rng = rte_rdtsc() | 1;
     uint32_t idle = 0;
     pace_reset_stats(ps); /* the achieved rate and precision of this limiter run */
     ps->last_dep = 0;
     catchup_init();
     uint64_t max_shrink = mode == LIMITER_CBR ? catchup_max_shrink : CATCHUP_PROPORTIONAL;
+    struct gap_pool pool_mem; /* 16 KiB of the task thread's stack */
+    struct gap_pool *pool = NULL;
+    if (mode == LIMITER_POISSON) {
+        pool = &pool_mem;
+        gap_pool_init(pool, rte_rdtsc());
+    }
+    double mean = 0, had = 0; /* poisson: the gap before this frame: its mean and draw */
+    uint64_t refill_slack = rte_get_tsc_hz() / 500000; /* 2 us: 8 draws fit easily */
     while (limiter_running(ctl)) {
         uint32_t nb = rte_ring_dequeue_burst(ring, (void **)bufs, LIMITER_BATCH, NULL);
         if (nb == 0) {
@@ -990,28 +1165,58 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
         uint32_t i = 0;
         for (; i < nb; i++) {
             struct rte_mbuf *m = bufs[i];
+            /* two departures due back to back are apart by this loop's own cost (a virtual
+             * cable's wire time is 67 ns for 60 B): the next frames' header and stamp
+             * lines are fetched ahead, and the gap after this frame is drawn before it
+             * leaves */
+            if (i + 2 < nb)
+                rte_prefetch0(bufs[i + 2]);
+            if (i + 1 < nb)
+                prefetch_stamp(ps, bufs[i + 1]);
             uint32_t len = m->pkt_len;
-            if (!wait_until(ps, pace_target(ps, next, ps->last_gap, max_shrink)))
+            double gap, x_next = 0, mean_next = 0;
+            uint64_t wire_next = 0;
+            if (mode == LIMITER_CBR) {
+                gap = param;
+            } else if (mode == LIMITER_POISSON) {
+                double wire = (double)(len + 24) * cycles_per_byte;
+                mean_next = param - wire;
+                x_next = gap_pool_next(pool);
+                gap = wire + (mean_next > 0 ? x_next * mean_next : 0);
+                wire_next = (uint64_t)wire;
+            } else {
+                gap = (double)gap_bytes(m) * cycles_per_byte;
+            }
+            uint64_t due = pace_target(ps, next, ps->last_gap, max_shrink);
+            if (pool != NULL && pool->stale > 0 && due > ps->last_dep + refill_slack)
+                gap_pool_refill(pool, 8); /* this frame is not due for a while */
+            uint64_t at = wait_until(ps, due);
+            if (at == 0)
                 break;
-            uint64_t tsc = depart_tsc(ps, m, next);
+            if (pool != NULL && ps->last_dep != 0 && mean > 0 && at > next + pace_stall) {
+                /* late (the thread was not running): take an upcoming gap that fits */
+                uint64_t prev_ideal = next - ps->last_gap;
+                double need = ((double)(at - prev_ideal) - (double)ps->last_wire) / mean;
+                double x = gap_pool_swap(pool, had, need);
+                if (x != had) {
+                    uint64_t swapped = ps->last_wire + (uint64_t)(x * mean);
+                    next = prev_ideal + swapped;
+                    ps->last_gap = swapped;
+                    at = wait_until(ps, pace_target(ps, next, swapped, max_shrink));
+                    if (at == 0)
+                        break;
+                }
+            }
+            uint64_t tsc = depart_tsc(ps, m, next, at);
             if (!tx_one(port, queue, st, m))
                 break;
             pace_account(ps, tsc, len, next);
             ps->last_dep = tsc;
             st->pkts++;
             st->bytes += len;
-            double gap;
-            ps->last_wire = 0;
-            if (mode == LIMITER_CBR) {
-                gap = param;
-            } else if (mode == LIMITER_POISSON) {
-                double wire = (double)(len + 24) * cycles_per_byte;
-                double mean = param - wire;
-                gap = wire + (mean > 0 ? -log(1.0 - uniform01(&rng)) * mean : 0);
-                ps->last_wire = (uint64_t)wire;
-            } else {
-                gap = (double)gap_bytes(m) * cycles_per_byte;
-            }
+            ps->last_wire = wire_next;
+            had = x_next;
+            mean = mean_next;
             gap += carry;
             uint64_t whole = (uint64_t)gap;
             carry = gap - (double)whole;
