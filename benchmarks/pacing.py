@@ -61,6 +61,9 @@ def wait_quiet(max_wait: float, idle_pct: float = 95.0) -> float:
 Analyse = Callable[[dict, np.ndarray], dict]
 
 
+MOONPY_ARGS: list[str] = []  # --moonpy
+
+
 def run_child(
     mode: str, mpps: float, seconds: float, size: int, out: Path, analyse: Analyse
 ) -> dict:
@@ -68,7 +71,7 @@ def run_child(
     the least time to preemption, with every run's result under "attempts"."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    cmd = [sys.executable, "-m", "moonpy", "--no-color", "benchmarks/pacing.lua"]
+    cmd = [sys.executable, "-m", "moonpy", "--no-color", *MOONPY_ARGS, "benchmarks/pacing.lua"]
     cmd += ["--mode", mode, "--mpps", str(mpps), "--time", str(seconds)]
     cmd += ["--size", str(size), "--out", str(out)]
     best: dict | None = None
@@ -312,8 +315,16 @@ def main() -> int:
         help="seconds to wait for an idle machine before each run",
     )
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument(
+        "--moonpy",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for the moonpy children, e.g. --moonpy=--eal=-d (repeatable)",
+    )
     args = ap.parse_args()
     QUIET_WAIT = args.quiet_wait
+    MOONPY_ARGS[:] = args.moonpy
 
     def rates(text: str) -> list[float]:
         return [float(r) for r in text.split(",") if r]
