@@ -753,6 +753,17 @@ static int delay_swap(struct rte_mbuf *m, uint64_t late, double cycles_per_byte,
     return best;
 }
 
+/* delay_swap for a sendWithDelay frame due at `dep` if it is more than PACE_STALL_NS late at
+ * `now` (a few ns late is what catch-up is for); -1: on time, or nothing long enough. */
+static inline int delay_swap_if_late(const struct pace_state *ps, struct rte_mbuf *m,
+                                     uint64_t dep, uint64_t now, struct rte_mbuf **rest,
+                                     uint32_t nrest, uint64_t *shift)
+{
+    if (likely(now <= dep + pace_stall) || nrest == 0)
+        return -1;
+    return delay_swap(m, now - dep, ps->wire_cpb, rest, nrest, shift);
+}
+
 /* The queue (QIDX) whose paced burst this thread still holds frames of; -1: none. A queue
  * has one owner thread, so the held frames are only ever touched by that thread. */
 static __thread int held_queue = -1;
@@ -810,15 +821,12 @@ static inline int delayed_one(uint16_t port, uint16_t queue, struct pace_state *
     uint64_t at = wait_until(ps, delayed_due(ps, dep));
     if (at == 0)
         return 0;
-    *swapped = -1;
-    if (unlikely(at > dep + pace_stall)) {
-        *swapped = delay_swap(m, at - dep, ps->wire_cpb, rest, nrest, shift);
-        if (*swapped >= 0) {
-            dep += *shift;
-            at = wait_until(ps, delayed_due(ps, dep));
-            if (at == 0)
-                return 0;
-        }
+    *swapped = delay_swap_if_late(ps, m, dep, at, rest, nrest, shift);
+    if (*swapped >= 0) {
+        dep += *shift;
+        at = wait_until(ps, delayed_due(ps, dep));
+        if (at == 0)
+            return 0;
     }
     uint64_t tsc = depart_tsc(ps, m, dep, at);
     if (!tx_one(port, queue, st, m))
@@ -844,13 +852,14 @@ static void held_service(int block)
         uint32_t h = ps->next_held;
         struct rte_mbuf *m = ps->held[h];
         uint64_t now = rte_rdtsc();
-        if (ps->held_delayed && now > ps->held_dep[h] + pace_stall) {
+        if (ps->held_delayed) {
             /* late (the application kept the thread busy, or it did not run): a longer
-             * gap from the held frames after it, if one fits (delay_swap); it and the
-             * frames up to the one it swapped with then leave that much later */
+             * gap from the held frames after it, if one fits; it and the frames up to the
+             * one it swapped with then leave that much later. Before the due check, so
+             * that a poll never waits for a frame the swap moved. */
             uint64_t shift = 0;
-            int swapped = delay_swap(m, now - ps->held_dep[h], ps->wire_cpb, ps->held + h + 1,
-                                     ps->nheld - h - 1, &shift);
+            int swapped = delay_swap_if_late(ps, m, ps->held_dep[h], now, ps->held + h + 1,
+                                             ps->nheld - h - 1, &shift);
             for (int j = 0; j <= swapped; j++)
                 ps->held_dep[h + (uint32_t)j] += shift;
         }
