@@ -138,6 +138,7 @@ void mp_install_signal_handlers(void);
 int mp_signal_received(void);
 double mp_time_left(void);
 uint64_t mp_drops_into(uint16_t port);
+void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring); /* NULL: detach */
 int mp_running_now(void);
 void mp_stop(void);
 void mp_reset_lifecycle(void);

@@ -66,6 +66,9 @@ def create_cable(str name_a, str name_b, unsigned nqueues, unsigned ring_size):
     if rc < 0:
         raise DeviceError(f"cannot create cable port {name_b}: {_strerror(rte_errno)}")
     pb = rc
+    for q in range(nqueues):  # moonpy's own sender for cable rings (mp_fastpath.c: cable_tx)
+        mp_cable_attach(<uint16_t>pa, <uint16_t>q, a2b[q])
+        mp_cable_attach(<uint16_t>pb, <uint16_t>q, b2a[q])
     return pa, pb
 
 
@@ -177,6 +180,9 @@ def port_stop(int port):
 
 def port_close(int port):
     _check_port(port)
+    cdef unsigned q
+    for q in range(MP_MAX_QUEUES):  # the port id may name another device later
+        mp_cable_attach(<uint16_t>port, <uint16_t>q, NULL)
     rte_eth_dev_close(<uint16_t>port)
 
 

@@ -1,6 +1,7 @@
 # The fast-path ABI (csrc/mp_api.h), shared with LuaJIT.
 from libc.stdint cimport uint16_t, uint32_t, uint64_t, int32_t
 from moonpy.includes.rte_mbuf cimport rte_mbuf, rte_mempool
+from moonpy.includes.rte_ring cimport rte_ring
 
 cdef extern from "mp_api.h" nogil:
     enum: MP_API_VERSION
@@ -33,6 +34,7 @@ cdef extern from "mp_api.h" nogil:
     int mp_signal_received()
     double mp_time_left()
     uint64_t mp_drops_into(uint16_t port)
+    void mp_cable_attach(uint16_t port, uint16_t queue, rte_ring *ring)
     int mp_running_now()
     int mp_running(uint64_t extra_cycles)
     void mp_stop()
