@@ -114,7 +114,7 @@ function newProducer(rl, size, seconds)
     local ring = rl.ringPtr
     return function(done)
         if done then return seq end
-        if api.ring_count(ring) > 1023 - 64 or mg.getCycles() >= stop then return end
+        if api.ring_count(ring) > limiter.ringCapacity - 64 or mg.getCycles() >= stop then return end
         bufs:alloc(size)
         seq = seq + bufs.size
         rl:send(bufs)

@@ -33,6 +33,7 @@ mod.rateLimiter = rateLimiter
 
 local MODES = { custom = 0, cbr = 1, poisson = 2 }
 local RING_SIZE = 512
+mod.ringCapacity = RING_SIZE - 1 -- frames a limiter's ring holds (a feeder that must not block checks it)
 
 local ringType = ffi.typeof("struct rte_ring *")
 local ctlType = ffi.typeof("volatile uint64_t *")
