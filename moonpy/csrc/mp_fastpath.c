@@ -366,8 +366,6 @@ static void mp_offload_l4(struct rte_mbuf **bufs, uint32_t n, uint64_t flags, ui
  * lines (stores do not wait for the line). */
 struct cable_txq {
     struct rte_ring *ring;
-    void **slots;   /* the ring's entries */
-    uint32_t mask;
     uint32_t head;  /* next slot to fill; the ring's prod.head and prod.tail after each burst */
     uint32_t free;  /* slots known free (the consumer may have freed more) */
 } __rte_cache_aligned; /* each queue's owner writes its own line */
@@ -382,16 +380,14 @@ void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring)
     c->ring = ring;
     if (ring == NULL)
         return;
-    c->slots = (void **)&ring[1]; /* rte_ring keeps its pointer entries right after itself */
-    c->mask = ring->mask;
     c->head = ring->prod.head;
     c->free = 0;
 }
 
 static inline uint16_t cable_tx(struct cable_txq *c, struct rte_mbuf **bufs, uint16_t n)
 {
+    struct rte_ring *r = c->ring; /* its first line (size, mask) is never written again */
     if (unlikely(c->free < n)) {
-        struct rte_ring *r = c->ring;
         uint32_t cons = __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE);
         c->free = r->capacity + cons - c->head;
         if (n > c->free)
@@ -399,14 +395,15 @@ static inline uint16_t cable_tx(struct cable_txq *c, struct rte_mbuf **bufs, uin
         if (n == 0)
             return 0;
     }
+    void **slots = (void **)&r[1]; /* rte_ring keeps its pointer entries right after itself */
     uint32_t head = c->head;
     for (uint16_t i = 0; i < n; i++)
-        c->slots[(head + i) & c->mask] = bufs[i];
+        slots[(head + i) & r->mask] = bufs[i];
     head += n;
     c->head = head;
     c->free -= n;
-    c->ring->prod.head = head;
-    __atomic_store_n(&c->ring->prod.tail, head, __ATOMIC_RELEASE); /* the frames are out */
+    r->prod.head = head;
+    __atomic_store_n(&r->prod.tail, head, __ATOMIC_RELEASE); /* the frames are out */
     return n;
 }
 
