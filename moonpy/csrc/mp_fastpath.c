@@ -523,7 +523,9 @@ static inline int pace_restart(const struct pace_state *ps, uint64_t now, uint64
  * horizon cost 0.5-0.9 % of a 2 s run at 100-500 kpps on the development VM).
  * The 200 ns bound is for constant rates (setRate, the "cbr" limiter), whose gaps should
  * stay within a few hundred ns of the target. Gaps drawn from a distribution (sendWithDelay,
- * the "poisson" and "custom" limiters) shrink by a quarter without bound
+ * the "custom" limiter, and the "poisson" limiter for a frame late by less than
+ * PACE_STALL_NS: later than that it pays the time back instead, struct repay) shrink by a
+ * quarter without bound
  * (CATCHUP_PROPORTIONAL): a catch-up gap is then a scaled draw of the same distribution,
  * rather than every gap cut by the same 200 ns (on the development VM the two measured
  * alike within run-to-run noise, KS D 0.004-0.010 at 100 kpps Poisson; the scaled draw is
@@ -693,7 +695,9 @@ static inline uint32_t gap_bytes(struct rte_mbuf *m)
  * slightly different order, and the schedule is not behind (a later gap got used earlier).
  * The poisson limiter draws its gaps itself and keeps GAP_POOL of them ahead; sendWithDelay
  * has the script's gaps of the burst it was given (delay_swap). Only a frame later than
- * PACE_STALL_NS looks for a swap: a few ns late is what catch-up is for. */
+ * PACE_STALL_NS looks for a swap: a few ns late is what catch-up is for. A stall longer
+ * than any gap in the pool: the poisson limiter pays it back from later draws (struct
+ * repay), sendWithDelay, whose gaps' distribution only the script knows, catches up. */
 #define GAP_POOL 1024
 struct gap_pool {
     double x[GAP_POOL]; /* upcoming draws of Exp(1), in departure order from `head` */
@@ -775,6 +779,70 @@ static double gap_pool_swap(struct gap_pool *gp, double had, double need)
         return had;
     gp->x[best] = had;
     return bx;
+}
+
+/* Time a Poisson schedule fell behind and could not take from a drawn gap (a stall longer
+ * than any gap in the pool: on the development VM the hypervisor or a kernel thread takes the
+ * CPU for 0.2-4 ms about twice a second) is a debt, paid back from the gaps to come. Sending
+ * the frames due in the stall at once, or every following gap a quarter shorter until the
+ * schedule is met again (the catch-up setRate uses), makes a share f of the run's time come
+ * from gaps drawn short, which moves an exponential's CDF by about f/e. The least any change
+ * of the draws can move the CDF (sup |G - F| = D) for lowering the mean gap by a share f is
+ * D with D * (1 + ln(1/D)) = f (G - F <= D and G <= 1 bound the area between them): the CDF
+ * raised by D everywhere, G = min(1, F + D). That is the exponential with its top D
+ * quantile (draws over ln(1/D) mean gaps) moved to 0, so a frame whose draw is that long
+ * leaves right after the previous one's wire time instead: every gap stays an independent
+ * draw of G, and a 1 % debt costs KS D 0.0013 instead of 0.0037. The debt is paid over a
+ * horizon, not at once: a nearly constant D takes the most for the CDF it moves (the mixture
+ * of several moves it by their mean), and a debt left when the run ends counts against the
+ * achieved rate (a run that loses 1 % of its time to stalls leaves ~1 % of the horizon). */
+#define REPAY_HORIZON_MS 100
+/* A debt over this is sent at once (gaps at 0, as setRate's catch-up beyond its horizon): a
+ * machine that takes more of the thread than a small D can pay back keeps the rate then (a
+ * CPU hog beside the limiter on the development VM, 23-29 % of its time lost: rate -0.6 to
+ * -1.0 %, where a 200 ms horizon alone lost 44 %), and a schedule restart (the ring ran dry
+ * for 1 ms, pace_restart) or the end of the run never forgives more. */
+#define REPAY_MAX_MS 10
+
+struct repay {
+    double debt;    /* cycles behind the drawn schedule */
+    double horizon; /* cycles */
+    double max;     /* cycles */
+    double cut;     /* draws of Exp(1) longer than this go to 0 (ln(1/D)); inf: no debt */
+};
+
+/* The cut for the debt now: D for a share rho = debt/horizon of the time, or every gap at 0
+ * for a debt over REPAY_MAX_MS. A few logs, so it is called where the thread has time: when
+ * the debt grows, and while it waits. */
+static inline void repay_plan(struct repay *rp)
+{
+    if (rp->debt <= 0) {
+        rp->cut = INFINITY;
+        return;
+    }
+    double rho = rp->debt / rp->horizon, d = 1;
+    if (rho < 1 && rp->debt <= rp->max) {
+        d = rho / 8;
+        for (int k = 0; k < 6; k++) /* d = rho / (1 + ln(1/d)): a contraction for d < 1 */
+            d = rho / (1 - log(d));
+    }
+    rp->cut = d < 1 ? -log(d) : 0;
+}
+
+/* The draw `x` of Exp(1) (a gap of x * mean cycles) as the debt takes it: a compare. */
+static inline double repay_draw(struct repay *rp, double x, double mean)
+{
+    if (likely(x <= rp->cut) || mean <= 0)
+        return x;
+    double paid = x * mean;
+    if (paid >= rp->debt) { /* the last of it: keep what is not owed */
+        double y = x - rp->debt / mean;
+        rp->debt = 0;
+        rp->cut = INFINITY;
+        return y;
+    }
+    rp->debt -= paid;
+    return 0;
 }
 
 /* sendWithDelay's swap: `m` is `late` cycles behind; `rest` are the frames after it in
@@ -1186,7 +1254,9 @@ static inline int limiter_running(volatile uint64_t *ctl)
 /* MoonGen's software rate limiter thread (software-rate-limiter.cpp), one frame at a time:
  * custom: udata64 byte times between departures; cbr: `param` cycles; poisson: departures
  * `wire time + Exp(param - wire time)` apart, drawn ahead (struct gap_pool: a frame the
- * thread sends late takes a long gap drawn for later). The schedule restarts as in send_paced
+ * thread sends late takes a long gap drawn for later); a frame more than PACE_STALL_NS late
+ * that found none goes on the schedule from its departure, the time it lost a debt later
+ * draws pay back (struct repay). The schedule restarts as in send_paced
  * (pace_restart: the ring ran dry for more than 1 ms, or more than 100 ms were lost).
  * Returns 0; frames still queued when it stops are freed. */
 static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue, uint32_t mode,
@@ -1209,6 +1279,8 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
         gap_pool_init(pool, rte_rdtsc());
     }
     double mean = 0, had = 0; /* poisson: the gap before this frame: its mean and draw */
+    double ms = (double)rte_get_tsc_hz() / 1000;
+    struct repay rp = {0, ms * REPAY_HORIZON_MS, ms * REPAY_MAX_MS, INFINITY};
     uint64_t refill_slack = rte_get_tsc_hz() / 500000; /* 2 us: 8 draws fit easily */
     while (limiter_running(ctl)) {
         uint32_t nb = rte_ring_dequeue_burst(ring, (void **)bufs, LIMITER_BATCH, NULL);
@@ -1225,6 +1297,8 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             next = now;
             carry = 0;
             ps->last_dep = 0;
+            rp.debt = 0;
+            rp.cut = INFINITY;
         }
         uint32_t i = 0;
         for (; i < nb; i++) {
@@ -1245,15 +1319,17 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             } else if (mode == LIMITER_POISSON) {
                 double wire = (double)(len + 24) * cycles_per_byte;
                 mean_next = param - wire;
-                x_next = gap_pool_next(pool);
+                x_next = repay_draw(&rp, gap_pool_next(pool), mean_next);
                 gap = wire + (mean_next > 0 ? x_next * mean_next : 0);
                 wire_next = (uint64_t)wire;
             } else {
                 gap = (double)gap_bytes(m) * cycles_per_byte;
             }
             uint64_t due = pace_target(ps, next, ps->last_gap, max_shrink);
-            if (pool != NULL && pool->stale > 0 && due > ps->last_dep + refill_slack)
+            if (pool != NULL && due > ps->last_dep + refill_slack) {
                 gap_pool_refill(pool, 8); /* this frame is not due for a while */
+                repay_plan(&rp);
+            }
             uint64_t at = wait_until(ps, due);
             if (at == 0)
                 break;
@@ -1271,6 +1347,13 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
                         break;
                 }
             }
+            /* still late: the schedule goes on from this departure, the time is a debt */
+            uint64_t base = next;
+            if (pool != NULL && at > next + pace_stall) {
+                rp.debt += (double)(at - next);
+                repay_plan(&rp);
+                base = at;
+            }
             uint64_t tsc = depart_tsc(ps, m, next, at);
             if (!tx_one(port, queue, st, m))
                 break;
@@ -1284,7 +1367,7 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             gap += carry;
             uint64_t whole = (uint64_t)gap;
             carry = gap - (double)whole;
-            next += whole;
+            next = base + whole;
             ps->last_gap = whole;
         }
         ps->last_return = rte_rdtsc(); /* the ring ran dry from here on: idle */
