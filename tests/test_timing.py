@@ -222,17 +222,20 @@ def test_poisson_limiter_keeps_its_drawn_gaps_and_its_schedule(tmp_path: Path):
     assert np.mean(np.abs(dep - sched) <= 256) >= 0.8  # 97-99 % on the development VM
 
 
-def test_poisson_limiter_pays_a_stall_back_from_later_gaps_not_in_a_burst(tmp_path: Path):
-    # The whole moonpy process is stopped (SIGSTOP) for 2 ms every 40 ms: stalls of 20 mean
-    # gaps at 100 kpps, longer than any drawn gap a late frame could take. The schedule must
-    # go on from the late frame's departure (no burst of the frames due in the stall, no gaps
-    # squeezed to catch up), and the time lost must come back from later draws, so that the
-    # rate holds and the departures stay close to exponential. Catching up instead (moonpy
-    # before this) had the next departures due before the late frame had left.
+@pytest.mark.parametrize("mode", ["limiter-poisson", "poisson"])
+def test_poisson_pacing_pays_a_stall_back_from_later_gaps_not_in_a_burst(tmp_path: Path, mode: str):
+    # MoonGen's software rate limiter (limiter-poisson) and sendWithDelay with poissonDelay
+    # gaps (poisson), 100 kpps. The whole moonpy process is stopped (SIGSTOP) for 2 ms every
+    # 40 ms: stalls of 20 mean gaps, longer than any drawn gap a late frame could take. The
+    # schedule must go on from the late frame's departure (no burst of the frames due in the
+    # stall, no gaps squeezed to catch up), and the time lost must come back from later
+    # draws, so that the rate holds and the departures stay close to exponential. Catching
+    # up instead (moonpy before this) had the next departures due before the late frame had
+    # left.
     np = pytest.importorskip("numpy")
     out = tmp_path / "run.bin"
     cmd = [sys.executable, "-m", "moonpy", "--no-color", "benchmarks/pacing.lua"]
-    cmd += "--mode limiter-poisson --mpps 0.1 --time 2 --out".split() + [str(out)]
+    cmd += ["--mode", mode, *"--mpps 0.1 --time 2 --out".split(), str(out)]
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -270,7 +273,7 @@ def test_poisson_limiter_pays_a_stall_back_from_later_gaps_not_in_a_burst(tmp_pa
     assert achieved == pytest.approx(0.1, rel=0.015)
     # ... from later draws, moving the CDF less than catching up would: a share f of the
     # time taken from the gaps that follow the stalls moves it by about f/e (measured here:
-    # the thread lost 6-7 %, D 0.009-0.012; with the catch-up moonpy had before, 0.025-0.027)
+    # the thread lost 6-7 %, D 0.010-0.013 either way; with the catch-up before, 0.024-0.027)
     lost = meta["pacer_lost_cycles"] / (meta["pacer_last"] - meta["pacer_first"])
     gaps = np.sort(np.diff(tx)[ok] * ns - wire)
     mean = 10_000 - wire

@@ -463,6 +463,45 @@ static uint32_t drop_rest(struct mp_queue_stats *st, struct rte_mbuf **bufs, uin
 #define PACE_HOLD_MAX 32
 #define PACE_HOLD_US 8
 
+/* Time a Poisson schedule fell behind and could not take from a drawn gap (a stall longer
+ * than any gap it could swap for, struct gap_pool: on the development VM the hypervisor or a
+ * kernel thread takes the CPU for 0.2-4 ms about twice a second) is a debt, paid back from
+ * the gaps to come, while the schedule goes on from the late frame's departure. Sending
+ * the frames due in the stall at once, or every following gap a quarter shorter until the
+ * schedule is met again (the catch-up setRate uses), makes a share f of the run's time come
+ * from gaps drawn short, which moves an exponential's CDF by about f/e. The least any change
+ * of the draws can move the CDF (sup |G - F| = D) for lowering the mean gap by a share f is
+ * D with D * (1 + ln(1/D)) = f (G - F <= D and G <= 1 bound the area between them): the CDF
+ * raised by D everywhere, G = min(1, F + D). That is the exponential with its top D
+ * quantile (draws over ln(1/D) mean gaps) moved to 0, so a frame whose draw is that long
+ * leaves right after the previous one's wire time instead: every gap stays an independent
+ * draw of G, and a 1 % debt costs KS D 0.0013 instead of 0.0037. The debt is paid over a
+ * horizon, not at once: a nearly constant D takes the most for the CDF it moves (the mixture
+ * of several moves it by their mean), and a debt left when the run ends counts against the
+ * achieved rate (a run that loses 1 % of its time to stalls leaves ~1 % of the horizon).
+ * The same for sendWithDelay when the script's gaps spread like a distribution's (their
+ * coefficient of variation at least REPAY_MIN_CV; an exponential's is 1): those over
+ * ln(1/D) times their running mean go to 0. For any distribution, setting a share of the
+ * gaps to 0 moves its CDF by exactly that share, and the longest pay the most for it; where
+ * the cut is not the top D quantile (not exponential), the debt it leaves or pays moves D
+ * until it is. Gaps that are all alike (a constant rate) have no long ones to pay from: they
+ * catch up (pace_target). */
+#define REPAY_HORIZON_MS 100
+/* A debt over this is sent at once (gaps at 0, as setRate's catch-up beyond its horizon): a
+ * machine that takes more of the thread than a small D can pay back keeps the rate then (a
+ * CPU hog beside the limiter on the development VM, 23-29 % of its time lost: rate -0.6 to
+ * -1.0 %, where a 200 ms horizon alone lost 44 %), and a schedule restart (the ring ran dry
+ * for 1 ms, pace_restart) or the end of the run never forgives more. */
+#define REPAY_MAX_MS 10
+#define REPAY_MIN_CV 0.5
+#define GAP_STATS_N 1024 /* sendWithDelay's running mean: over about this many gaps */
+
+struct repay {
+    double debt; /* cycles behind the drawn schedule */
+    double cut;  /* draws longer than this many mean gaps go to 0 (ln(1/D)); inf: no debt */
+};
+
+
 /* Private per-queue state of the paced paths, written only by the queue's owner. */
 struct pace_state {
     double carry;         /* send_paced: fraction of a cycle owed to the next departure */
@@ -489,6 +528,9 @@ struct pace_state {
     uint32_t held_delayed; /* the held frames are sendWithDelay's, each with its held_dep */
     struct rte_mbuf *held[PACE_HOLD_MAX];
     uint64_t held_dep[PACE_HOLD_MAX];
+    struct repay rp;      /* poisson limiter, sendWithDelay's spread gaps: the stalls' debt */
+    double gap_mean;      /* sendWithDelay: the script's gaps (bytes), running mean ... */
+    double gap_sq;        /* ... and mean square: is there spread to pay a debt from? */
 } __rte_cache_aligned;
 
 static struct pace_state pace[MP_MAX_PORTS * MP_MAX_QUEUES];
@@ -523,8 +565,8 @@ static inline int pace_restart(const struct pace_state *ps, uint64_t now, uint64
  * horizon cost 0.5-0.9 % of a 2 s run at 100-500 kpps on the development VM).
  * The 200 ns bound is for constant rates (setRate, the "cbr" limiter), whose gaps should
  * stay within a few hundred ns of the target. Gaps drawn from a distribution (sendWithDelay,
- * the "custom" limiter, and the "poisson" limiter for a frame late by less than
- * PACE_STALL_NS: later than that it pays the time back instead, struct repay) shrink by a
+ * the "custom" limiter, and the "poisson" limiter; a frame more than PACE_STALL_NS late
+ * on a schedule of spread gaps pays the time back instead, struct repay) shrink by a
  * quarter without bound
  * (CATCHUP_PROPORTIONAL): a catch-up gap is then a scaled draw of the same distribution,
  * rather than every gap cut by the same 200 ns (on the development VM the two measured
@@ -543,6 +585,7 @@ static uint64_t catchup_quarter; /* a quarter of it: how far proportional catch-
 #define PACE_STALL_NS 1000
 static uint64_t pace_tolerance;
 static uint64_t pace_stall;
+static double repay_horizon, repay_max; /* cycles */
 
 static inline void catchup_init(void)
 {
@@ -550,6 +593,8 @@ static inline void catchup_init(void)
         uint64_t hz = rte_get_tsc_hz();
         pace_tolerance = hz * PACE_TOLERANCE_NS / 1000000000;
         pace_stall = hz * PACE_STALL_NS / 1000000000;
+        repay_horizon = (double)hz * REPAY_HORIZON_MS / 1000;
+        repay_max = (double)hz * REPAY_MAX_MS / 1000;
         catchup_horizon = (double)hz * CATCHUP_HORIZON_MS / 1000;
         catchup_quarter = (uint64_t)(catchup_horizon / 4);
         catchup_max_shrink = RTE_MAX(hz / 5000000, (uint64_t)1);
@@ -696,8 +741,7 @@ static inline uint32_t gap_bytes(struct rte_mbuf *m)
  * The poisson limiter draws its gaps itself and keeps GAP_POOL of them ahead; sendWithDelay
  * has the script's gaps of the burst it was given (delay_swap). Only a frame later than
  * PACE_STALL_NS looks for a swap: a few ns late is what catch-up is for. A stall longer
- * than any gap in the pool: the poisson limiter pays it back from later draws (struct
- * repay), sendWithDelay, whose gaps' distribution only the script knows, catches up. */
+ * than any gap there is paid back from later gaps (struct repay). */
 #define GAP_POOL 1024
 struct gap_pool {
     double x[GAP_POOL]; /* upcoming draws of Exp(1), in departure order from `head` */
@@ -781,36 +825,6 @@ static double gap_pool_swap(struct gap_pool *gp, double had, double need)
     return bx;
 }
 
-/* Time a Poisson schedule fell behind and could not take from a drawn gap (a stall longer
- * than any gap in the pool: on the development VM the hypervisor or a kernel thread takes the
- * CPU for 0.2-4 ms about twice a second) is a debt, paid back from the gaps to come. Sending
- * the frames due in the stall at once, or every following gap a quarter shorter until the
- * schedule is met again (the catch-up setRate uses), makes a share f of the run's time come
- * from gaps drawn short, which moves an exponential's CDF by about f/e. The least any change
- * of the draws can move the CDF (sup |G - F| = D) for lowering the mean gap by a share f is
- * D with D * (1 + ln(1/D)) = f (G - F <= D and G <= 1 bound the area between them): the CDF
- * raised by D everywhere, G = min(1, F + D). That is the exponential with its top D
- * quantile (draws over ln(1/D) mean gaps) moved to 0, so a frame whose draw is that long
- * leaves right after the previous one's wire time instead: every gap stays an independent
- * draw of G, and a 1 % debt costs KS D 0.0013 instead of 0.0037. The debt is paid over a
- * horizon, not at once: a nearly constant D takes the most for the CDF it moves (the mixture
- * of several moves it by their mean), and a debt left when the run ends counts against the
- * achieved rate (a run that loses 1 % of its time to stalls leaves ~1 % of the horizon). */
-#define REPAY_HORIZON_MS 100
-/* A debt over this is sent at once (gaps at 0, as setRate's catch-up beyond its horizon): a
- * machine that takes more of the thread than a small D can pay back keeps the rate then (a
- * CPU hog beside the limiter on the development VM, 23-29 % of its time lost: rate -0.6 to
- * -1.0 %, where a 200 ms horizon alone lost 44 %), and a schedule restart (the ring ran dry
- * for 1 ms, pace_restart) or the end of the run never forgives more. */
-#define REPAY_MAX_MS 10
-
-struct repay {
-    double debt;    /* cycles behind the drawn schedule */
-    double horizon; /* cycles */
-    double max;     /* cycles */
-    double cut;     /* draws of Exp(1) longer than this go to 0 (ln(1/D)); inf: no debt */
-};
-
 /* The cut for the debt now: D for a share rho = debt/horizon of the time, or every gap at 0
  * for a debt over REPAY_MAX_MS. A few logs, so it is called where the thread has time: when
  * the debt grows, and while it waits. */
@@ -820,8 +834,8 @@ static inline void repay_plan(struct repay *rp)
         rp->cut = INFINITY;
         return;
     }
-    double rho = rp->debt / rp->horizon, d = 1;
-    if (rho < 1 && rp->debt <= rp->max) {
+    double rho = rp->debt / repay_horizon, d = 1;
+    if (rho < 1 && rp->debt <= repay_max) {
         d = rho / 8;
         for (int k = 0; k < 6; k++) /* d = rho / (1 + ln(1/d)): a contraction for d < 1 */
             d = rho / (1 - log(d));
@@ -930,15 +944,53 @@ static inline int paced_one(uint16_t port, uint16_t queue, struct mp_pacer *pc,
     return 1;
 }
 
+/* Whether the script's sendWithDelay gaps spread enough to pay a stall back from their long
+ * ones (struct repay): their running coefficient of variation is at least REPAY_MIN_CV. */
+static inline int delays_spread(const struct pace_state *ps)
+{
+    double m = ps->gap_mean;
+    return m > 0 && ps->gap_sq - m * m >= REPAY_MIN_CV * REPAY_MIN_CV * m * m;
+}
+
+/* Before a sendWithDelay burst leaves: its gaps update the running mean and mean square, and
+ * while the queue owes time, a gap over the cut (ln(1/D) running means) goes to 0 (the
+ * frame's udata64 delay, as delay_swap rewrites it). */
+static void delay_repay(struct pace_state *ps, struct rte_mbuf **bufs, uint32_t n,
+                        double cycles_per_byte)
+{
+    if (udata64_offset < 0 || cycles_per_byte <= 0)
+        return;
+    if (ps->gap_mean == 0 && n > 0) { /* the first burst starts the averages */
+        for (uint32_t i = 0; i < n; i++) {
+            double g = (double)gap_bytes(bufs[i]);
+            ps->gap_mean += g / n;
+            ps->gap_sq += g * g / n;
+        }
+    }
+    repay_plan(&ps->rp);
+    double mean = ps->gap_mean; /* the cut's unit: the mean before this burst */
+    for (uint32_t i = 0; i < n; i++) {
+        double g = (double)gap_bytes(bufs[i]);
+        ps->gap_mean += (g - ps->gap_mean) / GAP_STATS_N;
+        ps->gap_sq += (g * g - ps->gap_sq) / GAP_STATS_N;
+        if (ps->rp.debt > 0 && mean > 0 && g > ps->rp.cut * mean) {
+            double y = repay_draw(&ps->rp, g / mean, mean * cycles_per_byte);
+            *RTE_MBUF_DYNFIELD(bufs[i], udata64_offset, uint32_t *) = (uint32_t)(y * mean);
+        }
+    }
+}
+
 /* Send one frame of sendWithDelay at its ideal departure `dep` (or its catch-up time). If
  * the thread did not run when it was due, it may take a longer gap from `rest`, the frames
  * after it in its burst (delay_swap): then *shift is the cycles its departure moved, and
- * *swapped the index of the frame it traded with (-1: none). 1: gone; 0: the run stopped
- * first and the caller still owns the frame. */
+ * *swapped the index of the frame it traded with (-1: none). If it still leaves more than
+ * PACE_STALL_NS late and the script's gaps spread (delay_repay), the schedule goes on from
+ * its departure: *rebased is how much later every frame after it is due (0: none). 1: gone;
+ * 0: the run stopped first and the caller still owns the frame. */
 static inline int delayed_one(uint16_t port, uint16_t queue, struct pace_state *ps,
                               struct mp_queue_stats *st, struct rte_mbuf *m, uint64_t dep,
                               struct rte_mbuf **rest, uint32_t nrest, uint64_t *shift,
-                              int *swapped)
+                              int *swapped, uint64_t *rebased)
 {
     uint32_t len = m->pkt_len;
     uint64_t at = wait_until(ps, delayed_due(ps, dep));
@@ -951,10 +1003,16 @@ static inline int delayed_one(uint16_t port, uint16_t queue, struct pace_state *
         if (at == 0)
             return 0;
     }
+    *rebased = 0;
+    if (at > dep + pace_stall && delays_spread(ps)) {
+        *rebased = at - dep;
+        ps->rp.debt += (double)*rebased;
+    }
     uint64_t tsc = depart_tsc(ps, m, dep, at);
     if (!tx_one(port, queue, st, m))
         return 0;
     pace_account(ps, tsc, len, dep);
+    ps->last_ideal = dep + *rebased;
     ps->last_dep = tsc;
     ps->last_wire = (uint64_t)((double)(len + 24) * ps->wire_cpb);
     st->pkts++;
@@ -991,15 +1049,20 @@ static void held_service(int block)
         if (!block && now < due)
             return;
         int swapped = -1;
-        uint64_t shift = 0;
-        int ok = ps->held_delayed
-                     ? delayed_one(port, queue, ps, st, m, dep, NULL, 0, &shift, &swapped)
-                     : paced_one(port, queue, pc, ps, st, m);
+        uint64_t shift = 0, rebased = 0;
+        int ok = ps->held_delayed ? delayed_one(port, queue, ps, st, m, dep, NULL, 0, &shift,
+                                                &swapped, &rebased)
+                                  : paced_one(port, queue, pc, ps, st, m);
         if (!ok) {
             drop_rest(st, ps->held, ps->next_held, ps->nheld);
             break;
         }
         ps->next_held++;
+        if (rebased > 0) { /* the held frames after it and the next burst's clock */
+            for (uint32_t j = ps->next_held; j < ps->nheld; j++)
+                ps->held_dep[j] += rebased;
+            ps->wire_next += rebased;
+        }
     }
     ps->nheld = ps->next_held = 0;
     held_queue = -1;
@@ -1162,7 +1225,8 @@ static uint64_t mp_send_ts(uint16_t port, uint16_t queue, struct rte_mbuf *m, in
 /* MoonGen's sendWithDelay (CRC-gap rate control) emulated in time. On the wire, frame i
  * starts when the wire is free (end of frame i-1: its length + 4 B CRC + 20 B preamble,
  * SFD and IFG) plus udata64(i) byte times of filler. Instead of filler frames the TSC is
- * waited out. Late frames catch up smoothly (pace_target); the schedule restarts as in
+ * waited out. Late frames catch up smoothly (pace_target), or pay a stall back from later
+ * gaps where the script's gaps spread (delay_repay); the schedule restarts as in
  * send_paced (pace_restart). Like send_paced, the call returns before the last frames are
  * due (up to PACE_HOLD_MAX, those due within PACE_HOLD_US of the last one), each held with
  * its departure time. */
@@ -1203,7 +1267,9 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
         wc.start = now; /* idle wire: the first gap starts now */
         wc.carry = 0;
         ps->last_dep = 0;
+        ps->rp.debt = 0;
     }
+    delay_repay(ps, bufs, n, cycles_per_byte);
     /* planning pass: the last departure; the tail held is what is due within the window
      * from the moment it is reached (a lone frame due far ahead is waited for, not held) */
     struct wire_clock plan = wc;
@@ -1219,13 +1285,14 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
             ps->held_dep[k++] = dep;
             continue;
         }
-        uint64_t shift = 0;
+        uint64_t shift = 0, rebased = 0;
         int swapped = -1;
         if (!delayed_one(port, queue, ps, st, m, dep, bufs + sent + 1, n - sent - 1, &shift,
-                         &swapped))
+                         &swapped, &rebased))
             break;
         if (swapped >= 0)
             wc.start += shift; /* the frames after it start from its new departure */
+        wc.start += rebased;
     }
     if (k > 0) {
         ps->nheld = k;
@@ -1279,8 +1346,9 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
         gap_pool_init(pool, rte_rdtsc());
     }
     double mean = 0, had = 0; /* poisson: the gap before this frame: its mean and draw */
-    double ms = (double)rte_get_tsc_hz() / 1000;
-    struct repay rp = {0, ms * REPAY_HORIZON_MS, ms * REPAY_MAX_MS, INFINITY};
+    struct repay *rp = &ps->rp;
+    rp->debt = 0;
+    rp->cut = INFINITY;
     uint64_t refill_slack = rte_get_tsc_hz() / 500000; /* 2 us: 8 draws fit easily */
     while (limiter_running(ctl)) {
         uint32_t nb = rte_ring_dequeue_burst(ring, (void **)bufs, LIMITER_BATCH, NULL);
@@ -1297,8 +1365,8 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             next = now;
             carry = 0;
             ps->last_dep = 0;
-            rp.debt = 0;
-            rp.cut = INFINITY;
+            rp->debt = 0;
+            rp->cut = INFINITY;
         }
         uint32_t i = 0;
         for (; i < nb; i++) {
@@ -1319,7 +1387,7 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             } else if (mode == LIMITER_POISSON) {
                 double wire = (double)(len + 24) * cycles_per_byte;
                 mean_next = param - wire;
-                x_next = repay_draw(&rp, gap_pool_next(pool), mean_next);
+                x_next = repay_draw(rp, gap_pool_next(pool), mean_next);
                 gap = wire + (mean_next > 0 ? x_next * mean_next : 0);
                 wire_next = (uint64_t)wire;
             } else {
@@ -1328,7 +1396,7 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             uint64_t due = pace_target(ps, next, ps->last_gap, max_shrink);
             if (pool != NULL && due > ps->last_dep + refill_slack) {
                 gap_pool_refill(pool, 8); /* this frame is not due for a while */
-                repay_plan(&rp);
+                repay_plan(rp);
             }
             uint64_t at = wait_until(ps, due);
             if (at == 0)
@@ -1350,14 +1418,15 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             /* still late: the schedule goes on from this departure, the time is a debt */
             uint64_t base = next;
             if (pool != NULL && at > next + pace_stall) {
-                rp.debt += (double)(at - next);
-                repay_plan(&rp);
+                rp->debt += (double)(at - next);
+                repay_plan(rp);
                 base = at;
             }
             uint64_t tsc = depart_tsc(ps, m, next, at);
             if (!tx_one(port, queue, st, m))
                 break;
             pace_account(ps, tsc, len, next);
+            ps->last_ideal = base; /* the next gap is judged from where the schedule went on */
             ps->last_dep = tsc;
             st->pkts++;
             st->bytes += len;
