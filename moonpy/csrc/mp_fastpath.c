@@ -952,31 +952,30 @@ static inline int delays_spread(const struct pace_state *ps)
     return m > 0 && ps->gap_sq - m * m >= REPAY_MIN_CV * REPAY_MIN_CV * m * m;
 }
 
-/* Before a sendWithDelay burst leaves: its gaps update the running mean and mean square, and
- * while the queue owes time, a gap over the cut (ln(1/D) running means) goes to 0 (the
- * frame's udata64 delay, as delay_swap rewrites it). */
-static void delay_repay(struct pace_state *ps, struct rte_mbuf **bufs, uint32_t n,
-                        double cycles_per_byte)
+/* A sendWithDelay frame's gap before it leaves: it updates the running mean and mean
+ * square of the script's gaps, and while the queue owes time, a gap over the cut (ln(1/D)
+ * times `mean`, the running mean before this bufArray) goes to 0 (the frame's udata64
+ * delay, as delay_swap rewrites it). Per frame in the sending loop, not in a pass before
+ * it: a bufArray's first frame may be due right after the last held one. */
+static inline void delay_repay(struct pace_state *ps, struct rte_mbuf *m, double mean,
+                               double cycles_per_byte)
 {
-    if (udata64_offset < 0 || cycles_per_byte <= 0)
-        return;
-    if (ps->gap_mean == 0 && n > 0) { /* the first burst starts the averages */
-        for (uint32_t i = 0; i < n; i++) {
-            double g = (double)gap_bytes(bufs[i]);
-            ps->gap_mean += g / n;
-            ps->gap_sq += g * g / n;
-        }
+    double g = (double)gap_bytes(m);
+    ps->gap_mean += (g - ps->gap_mean) / GAP_STATS_N;
+    ps->gap_sq += (g * g - ps->gap_sq) / GAP_STATS_N;
+    if (unlikely(g > ps->rp.cut * mean) && ps->rp.debt > 0 && mean > 0) {
+        double y = repay_draw(&ps->rp, g / mean, mean * cycles_per_byte);
+        *RTE_MBUF_DYNFIELD(m, udata64_offset, uint32_t *) = (uint32_t)(y * mean);
     }
-    repay_plan(&ps->rp);
-    double mean = ps->gap_mean; /* the cut's unit: the mean before this burst */
+}
+
+/* The running mean and mean square start from the first bufArray's gaps. */
+static void delay_stats_start(struct pace_state *ps, struct rte_mbuf **bufs, uint32_t n)
+{
     for (uint32_t i = 0; i < n; i++) {
         double g = (double)gap_bytes(bufs[i]);
-        ps->gap_mean += (g - ps->gap_mean) / GAP_STATS_N;
-        ps->gap_sq += (g * g - ps->gap_sq) / GAP_STATS_N;
-        if (ps->rp.debt > 0 && mean > 0 && g > ps->rp.cut * mean) {
-            double y = repay_draw(&ps->rp, g / mean, mean * cycles_per_byte);
-            *RTE_MBUF_DYNFIELD(bufs[i], udata64_offset, uint32_t *) = (uint32_t)(y * mean);
-        }
+        ps->gap_mean += g / n;
+        ps->gap_sq += g * g / n;
     }
 }
 
@@ -1007,6 +1006,7 @@ static inline int delayed_one(uint16_t port, uint16_t queue, struct pace_state *
     if (at > dep + pace_stall && delays_spread(ps)) {
         *rebased = at - dep;
         ps->rp.debt += (double)*rebased;
+        repay_plan(&ps->rp);
     }
     uint64_t tsc = depart_tsc(ps, m, dep, at);
     if (!tx_one(port, queue, st, m))
@@ -1268,8 +1268,12 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
         wc.carry = 0;
         ps->last_dep = 0;
         ps->rp.debt = 0;
+        ps->rp.cut = INFINITY;
     }
-    delay_repay(ps, bufs, n, cycles_per_byte);
+    int repay = udata64_offset >= 0 && cycles_per_byte > 0;
+    if (repay && ps->gap_mean == 0)
+        delay_stats_start(ps, bufs, n);
+    double mean = ps->gap_mean;
     /* planning pass: the last departure; the tail held is what is due within the window
      * from the moment it is reached (a lone frame due far ahead is waited for, not held) */
     struct wire_clock plan = wc;
@@ -1279,6 +1283,8 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
     uint32_t hold_from = n > PACE_HOLD_MAX ? n - PACE_HOLD_MAX : 0, k = 0;
     for (; sent < n; sent++) {
         struct rte_mbuf *m = bufs[sent];
+        if (repay)
+            delay_repay(ps, m, mean, cycles_per_byte);
         uint64_t dep = wire_depart(&wc, m, cycles_per_byte);
         if (k > 0 || (sent >= hold_from && last < rte_rdtsc() + window)) {
             ps->held[k] = m; /* the tail: held_service sends it at `dep` */
@@ -1302,6 +1308,7 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
     }
     ps->wire_next = wc.start;
     ps->wire_carry = wc.carry;
+    repay_plan(&ps->rp); /* the cut for the next bufArray, while the script prepares it */
     ps->last_return = rte_rdtsc();
     if (sent < n)
         drop_rest(st, bufs, sent, n);
