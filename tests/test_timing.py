@@ -266,15 +266,21 @@ def test_poisson_pacing_pays_a_stall_back_from_later_gaps_not_in_a_burst(tmp_pat
     # after a frame that left late, the next one was due a drawn gap after its departure
     after_late = (ideal[1:] - tx[:-1]) * ns
     assert np.min(after_late[late & ok]) >= wire - 1
-    # the debt is paid back: 5 % of the time lost, the rate within 1.5 % (what is left of the
-    # debt when the run ends, and a Poisson count's own spread: +-0.2 % over 200,000)
+    # The stalls take 5-7 % of the sender's time. A machine that takes much more besides (a
+    # CPU hog beside it: 26 %) owes more than the 10 ms the pacer pays back gently, and the
+    # rest leaves at once, by design: then the rate and the distribution say nothing of the
+    # payback.
     secs = (meta["pacer_last"] - meta["pacer_first"]) / meta["hz"]
     achieved = (meta["pacer_frames"] - 1) / secs / 1e6
+    lost = meta["pacer_lost_cycles"] / (meta["pacer_last"] - meta["pacer_first"])
+    if lost > 0.12:
+        pytest.skip(f"the machine took {lost:.0%} of the sender's time: too busy to judge")
+    # the debt is paid back: the rate within 1.5 % (what is left of the debt when the run
+    # ends, and a Poisson count's own spread: +-0.2 % over 200,000)
     assert achieved == pytest.approx(0.1, rel=0.015)
     # ... from later draws, moving the CDF less than catching up would: a share f of the
     # time taken from the gaps that follow the stalls moves it by about f/e (measured here:
     # the thread lost 6-7 %, D 0.010-0.013 either way; with the catch-up before, 0.024-0.027)
-    lost = meta["pacer_lost_cycles"] / (meta["pacer_last"] - meta["pacer_first"])
     gaps = np.sort(np.diff(tx)[ok] * ns - wire)
     mean = 10_000 - wire
     cdf = 1 - np.exp(-np.maximum(gaps, 0) / mean)
