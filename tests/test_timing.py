@@ -214,11 +214,17 @@ def test_poisson_limiter_keeps_its_drawn_gaps_and_its_schedule(tmp_path: Path):
     dep = np.diff(recs["tx"].astype(np.int64))[ok] * ns
     assert len(sched) > 50_000
     wire = 84 * 0.8  # 60 B + CRC, preamble and IFG at the cable's 10 Gbit/s
+    assert np.min(sched) >= wire - 1
+    # time a stall took that no drawn gap absorbed is paid back from the schedule's longest
+    # draws (a share D of them set to 0: D 0.001-0.002 here for the ~1 % this machine takes);
+    # a machine that takes much more (a CPU hog beside it: 20-26 %) leaves nothing to judge
+    lost = meta["pacer_lost_cycles"] / (meta["pacer_last"] - meta["pacer_first"])
+    if lost > 0.12:
+        pytest.skip(f"the machine took {lost:.0%} of the sender's time: too busy to judge")
     mean = 10_000 - wire
     assert np.mean(sched - wire) == pytest.approx(mean, rel=0.03)
     # P(Exp < mean) = 1 - 1/e = 0.632 (+-0.0015 for 100,000 draws)
     assert np.mean(sched - wire < mean) == pytest.approx(0.632, abs=0.015)
-    assert np.min(sched) >= wire - 1
     assert np.mean(np.abs(dep - sched) <= 256) >= 0.8  # 97-99 % on the development VM
 
 
