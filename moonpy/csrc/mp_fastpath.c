@@ -1274,15 +1274,19 @@ static uint32_t mp_send_delayed(uint16_t port, uint16_t queue, struct rte_mbuf *
     if (repay && ps->gap_mean == 0)
         delay_stats_start(ps, bufs, n);
     double mean = ps->gap_mean;
-    /* planning pass: the last departure; the tail held is what is due within the window
-     * from the moment it is reached (a lone frame due far ahead is waited for, not held) */
-    struct wire_clock plan = wc;
     uint64_t last = 0, window = rte_get_tsc_hz() * PACE_HOLD_US / 1000000;
-    for (uint32_t i = 0; i < n; i++)
-        last = wire_depart(&plan, bufs[i], cycles_per_byte);
     uint32_t hold_from = n > PACE_HOLD_MAX ? n - PACE_HOLD_MAX : 0, k = 0;
     for (; sent < n; sent++) {
         struct rte_mbuf *m = bufs[sent];
+        if (sent == hold_from) {
+            /* planning: the last departure, from here (not before the first frame, which
+             * may be due right after the previous bufArray's last); the tail held is what
+             * is due within the window from the moment it is reached (a lone frame due far
+             * ahead is waited for, not held) */
+            struct wire_clock plan = wc;
+            for (uint32_t i = sent; i < n; i++)
+                last = wire_depart(&plan, bufs[i], cycles_per_byte);
+        }
         if (repay)
             delay_repay(ps, m, mean, cycles_per_byte);
         uint64_t dep = wire_depart(&wc, m, cycles_per_byte);
