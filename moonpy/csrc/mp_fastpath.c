@@ -843,6 +843,13 @@ static inline void repay_plan(struct repay *rp)
     rp->cut = d < 1 ? -log(d) : 0;
 }
 
+/* A frame that left `late` cycles behind its schedule, which goes on from its departure. */
+static inline void repay_owe(struct repay *rp, uint64_t late)
+{
+    rp->debt += (double)late;
+    repay_plan(rp);
+}
+
 /* The draw `x` of Exp(1) (a gap of x * mean cycles) as the debt takes it: a compare. */
 static inline double repay_draw(struct repay *rp, double x, double mean)
 {
@@ -1005,8 +1012,7 @@ static inline int delayed_one(uint16_t port, uint16_t queue, struct pace_state *
     *rebased = 0;
     if (at > dep + pace_stall && delays_spread(ps)) {
         *rebased = at - dep;
-        ps->rp.debt += (double)*rebased;
-        repay_plan(&ps->rp);
+        repay_owe(&ps->rp, *rebased);
     }
     uint64_t tsc = depart_tsc(ps, m, dep, at);
     if (!tx_one(port, queue, st, m))
@@ -1436,8 +1442,7 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             /* still late: the schedule goes on from this departure, the time is a debt */
             uint64_t base = next;
             if (pool != NULL && at > next + pace_stall) {
-                rp->debt += (double)(at - next);
-                repay_plan(rp);
+                repay_owe(rp, at - next);
                 base = at;
             }
             uint64_t tsc = depart_tsc(ps, m, next, at);
