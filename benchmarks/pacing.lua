@@ -12,7 +12,8 @@
 -- uint32 frame number, uint32 0, uint64 departure TSC, uint64 RX TSC, uint64 scheduled
 -- departure TSC (little endian).
 -- The last stdout line is JSON with the TSC frequency and the pacer's own counts (pacer_stats:
--- achieved rate, gaps within +-256 ns, frames behind schedule, time the thread lost).
+-- achieved rate, gaps within +-256 ns, frames behind schedule, time the thread lost, time
+-- late frames left the schedule to make up).
 local mg     = require "moongen"
 local memory = require "memory"
 local device = require "device"
@@ -89,7 +90,7 @@ function master(args)
     end
     mg.stop()
     local sent = task and task:wait() or producer(true)
-    local s = ffi.new("uint64_t[8]")
+    local s = ffi.new("uint64_t[9]")
     api.C.pacer_stats(txq.pid, txq.qid, s)
     local f = assert(io.open(args.out, "wb"))
     f:write(ffi.string(recs, n * ffi.sizeof("struct pacing_record")))
@@ -97,9 +98,9 @@ function master(args)
     print(("{\"hz\": %d, \"mode\": \"%s\", \"mpps\": %.9g, \"size\": %d, \"sent\": %d, "
         .. "\"received\": %d, \"bursts\": %d, \"pacer_first\": %s, \"pacer_last\": %s, "
         .. "\"pacer_frames\": %s, \"pacer_gaps\": %s, \"pacer_gaps_ok\": %s, "
-        .. "\"pacer_late\": %s, \"pacer_lost_cycles\": %s}"):format(hz, args.mode, args.mpps,
-        args.size, sent, n, bursts, u64str(s[0]), u64str(s[1]), u64str(s[2]), u64str(s[4]),
-        u64str(s[5]), u64str(s[6]), u64str(s[7])))
+        .. "\"pacer_late\": %s, \"pacer_lost_cycles\": %s, \"pacer_owed_cycles\": %s}"):format(hz,
+        args.mode, args.mpps, args.size, sent, n, bursts, u64str(s[0]), u64str(s[1]),
+        u64str(s[2]), u64str(s[4]), u64str(s[5]), u64str(s[6]), u64str(s[7]), u64str(s[8])))
 end
 
 -- The master's share of a limiter run: a small batch into the limiter's ring whenever it

@@ -14,7 +14,12 @@ Kolmogorov-Smirnov test of the departure gaps against the exponential distributi
 the schedule the pacer aimed at, which the pacer also writes into each frame). "sender lost"
 is the pacer's own count of the time its thread did not run while waiting (preemption).
 Poisson rows also test the gaps as the machine's TSC reads them (a VM's TSC may read in
-steps: 10 ns on the dev VM), and --kthreads-to keeps kernel threads off the sender's core.
+steps: 10 ns on the dev VM), the time the schedule made up after stalls (a rate-keeping
+Poisson schedule takes it from later gaps) and the least KS D any schedule that made up that
+much can have: where its p is under 0.01, no pacer keeping the rate could pass on that run's
+machine. Before the runs, a bare loop reading the clock on the sender's core measures how
+much of it the machine takes (on a VM, the hypervisor's share); --kthreads-to keeps kernel
+threads off the sender's core.
 
 This is a benchmark, not a test: numbers depend on the machine and on what else runs.
 """
@@ -126,6 +131,61 @@ def thread_lost(meta: dict) -> float:
     (the pacer's own count: two of its TSC reads more than 1 us apart)."""
     span = meta["pacer_last"] - meta["pacer_first"]
     return meta["pacer_lost_cycles"] / span * 100 if span > 0 else 0.0
+
+
+def made_up(meta: dict) -> float:
+    """Share of the run (%) that frames late after a stall had the schedule take from later
+    gaps (the pacer's own count; Poisson pacing keeps its rate that way)."""
+    span = meta["pacer_last"] - meta["pacer_first"]
+    return meta.get("pacer_owed_cycles", 0) / span * 100 if span > 0 else 0.0
+
+
+def least_ks_d(share: float) -> float:
+    """The least KS distance from Exp(mean) of gaps whose average is `share` (a fraction)
+    of the mean shorter, whichever gaps give the time: D with D * (1 + ln(1/D)) = share.
+    A distribution within D of F everywhere is shortest on average when it is F raised by D
+    (F's top D quantile moved to 0), and that top quantile of Exp(1) averages 1 + ln(1/D)
+    means. A schedule that keeps its rate after stalls made up `share` of the run must be at
+    least this far from the exponential, however it spreads that time."""
+    if share <= 0:
+        return 0.0
+    if share >= 1:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if mid * (1 - math.log(mid)) < share:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def machine_floor(cpu: int, seconds: float = 2.0) -> dict:
+    """Time a bare loop reading the clock on `cpu` did not run (two reads more than 1 us
+    apart), like the pacer's own count: how much of a core the machine itself takes (on a
+    VM the hypervisor's share), whatever runs on it. Measured in a child pinned there."""
+    code = (
+        "import os, sys, time\n"
+        f"os.sched_setaffinity(0, {{{cpu}}})\n"
+        "clock = time.perf_counter_ns\n"
+        f"t = clock(); end = t + {int(seconds * 1e9)}; lost = 0; stalls = 0; big = 0\n"
+        "while t < end:\n"
+        "    now = clock()\n"
+        "    if now - t > 1000:\n"
+        "        lost += now - t; stalls += 1; big += now - t > 10000\n"
+        "    t = now\n"
+        "print(lost, stalls, big)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lost, stalls, big = (int(v) for v in out.stdout.split())
+    return {
+        "cpu": cpu,
+        "seconds": seconds,
+        "lost_pct": lost / (seconds * 1e9) * 100,
+        "stalls_per_s": stalls / seconds,
+        "over_10us_per_s": big / seconds,
+    }
 
 
 def rate_error(meta: dict) -> float:
@@ -240,14 +300,15 @@ def machine_note() -> str:
     busy = []
     try:
         out = subprocess.run(
-            ["ps", "-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"],
+            ["ps", "-eo", "pid,pcpu,comm", "--sort=-pcpu", "--no-headers"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
         for line in out.splitlines()[:6]:
-            pcpu, _, comm = line.strip().partition(" ")
-            if float(pcpu) >= 5:
+            pid, pcpu, comm = line.split(None, 2)
+            # ps's %CPU is over a process's lifetime: this one has just started
+            if int(pid) != os.getpid() and float(pcpu) >= 5:
                 busy.append(f"{comm.strip()} {pcpu}%")
     except (OSError, subprocess.CalledProcessError, ValueError):
         pass
@@ -291,7 +352,11 @@ def poisson_result(meta: dict, recs: np.ndarray, size: int) -> dict:
     # asked for less than 20 ns after the wire time (one turn of the pacer's loop bounds
     # them from below, and that turn varies with the machine's state: docs/timing.md)
     short = sched < wire + 20
-    floor = float(np.median(tx[short])) if np.count_nonzero(short) >= 20 else float("nan")
+    enough = np.count_nonzero(short) >= 20
+    floor = float(np.median(tx[short])) if enough else float("nan")
+    floor90 = float(np.percentile(tx[short], 90)) if enough else float("nan")
+    share = made_up(meta)
+    least = least_ks_d(share / 100)
     return {
         "mode": meta["mode"],
         "mpps": meta["mpps"],
@@ -308,6 +373,10 @@ def poisson_result(meta: dict, recs: np.ndarray, size: int) -> dict:
         "schedule_ks_d": sd,
         "schedule_ks_p": sp,
         "short_gap_ns": floor,
+        "short_gap_p90_ns": floor90,
+        "made_up_pct": share,
+        "least_ks_d": least,
+        "least_ks_p": ks_pvalue(least, len(tx))[0],
         "wire_ns": wire,
         "received_pct": meta["received"] / max(meta["sent"], 1) * 100,
         "others_pct": meta["others_pct"],
@@ -349,10 +418,10 @@ def print_tables(results: list[dict], cmd: str, note: str) -> None:
     print()
     print(
         "| Poisson | mean rate | rate error | gaps | mean gap (expected) | KS D | KS p "
-        "| as the TSC reads: KS D | KS p | schedule: KS D | KS p | shortest gaps "
-        "| sender lost |"
+        "| as the TSC reads: KS D | KS p | schedule: KS D | KS p | made up | least D (p) "
+        "| shortest gaps | sender lost |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         if r["mode"] in CBR_MODES:
             continue
@@ -362,7 +431,9 @@ def print_tables(results: list[dict], cmd: str, note: str) -> None:
             f"({r['expected_gap_ns']:.1f} ns) | {r['ks_d']:.5f} | {r['ks_p']:.3g} "
             f"| {r['clock_ks_d']:.5f} | {r['clock_ks_p']:.3g} "
             f"| {r['schedule_ks_d']:.5f} | {r['schedule_ks_p']:.3g} "
-            f"| {r['short_gap_ns']:.0f} ns | {r['thread_lost_pct']:.2f} % |"
+            f"| {r['made_up_pct']:.2f} % | {r['least_ks_d']:.5f} ({r['least_ks_p']:.2g}) "
+            f"| {r['short_gap_ns']:.0f}/{r['short_gap_p90_ns']:.0f} ns "
+            f"| {r['thread_lost_pct']:.2f} % |"
         )
     print()
     for r in results:
@@ -376,12 +447,16 @@ def print_tables(results: list[dict], cmd: str, note: str) -> None:
         else:
             extra = (
                 f", KS p by {r['ks_impl']}; the TSC reads in steps of "
-                f"{r['clock_step_ns']:.2f} ns; shortest gaps = median departure gap where the "
-                f"draw was under {r['wire_ns'] + 20:.0f} ns (wire time {r['wire_ns']:.1f} ns)"
+                f"{r['clock_step_ns']:.2f} ns; made up = time late frames had the schedule "
+                "take from later gaps (pacer_stats), least D = the least KS D any schedule "
+                "that made up that much can have, and its p; shortest gaps = median/p90 "
+                f"departure gap where the draw was under {r['wire_ns'] + 20:.0f} ns (wire "
+                f"time {r['wire_ns']:.1f} ns)"
             )
             runs = "; ".join(
                 f"{a['thread_lost_pct']:.2f} %: KS p {a['ks_p']:.2g} (as the TSC reads: "
-                f"{a['clock_ks_p']:.2g}), shortest gaps {a['short_gap_ns']:.0f} ns"
+                f"{a['clock_ks_p']:.2g}; least possible: {a['least_ks_p']:.2g}), "
+                f"shortest gaps {a['short_gap_ns']:.0f}/{a['short_gap_p90_ns']:.0f} ns"
                 for a in r["attempts"]
             )
         print(
@@ -435,6 +510,13 @@ def main() -> int:
         note += f"; kernel threads kept on CPU {args.kthreads_to}: {', '.join(names) or 'none'}"
     results = []
     try:
+        cpus = sorted(os.sched_getaffinity(0))
+        floor = machine_floor(cpus[1] if len(cpus) > 1 else cpus[0])
+        note += (
+            f"; a bare clock-reading loop on CPU {floor['cpu']} (the sender's) lost "
+            f"{floor['lost_pct']:.2f} % of {floor['seconds']:g} s ({floor['stalls_per_s']:.0f} "
+            f"stalls over 1 us a second, {floor['over_10us_per_s']:.0f} over 10 us)"
+        )
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "run.bin"
             for mode, text in (("cbr", args.rates), ("limiter-cbr", args.limiter_cbr)):

@@ -410,13 +410,18 @@ def pacing_reports(engine: Engine) -> list[dict[str, Any]]:
 def pacing_line(rep: dict[str, Any]) -> str:
     """One line per paced queue, printed with the summary: every rate-controlled run says
     how precise it was."""
-    return (
+    line = (
         f"[INFO]  Port {rep['port']} tx queue {rep['queue']} paced in software: "
         f"{rep['mpps']:.6g} Mpps ({rep['mbit']:.6g} Mbit/s) over {rep['frames']:,} frames; "
         f"{rep['gaps_within_256ns']:.2f} % of gaps within +-256 ns of their target, "
         f"{rep['late_256ns']:.2f} % of frames more than 256 ns behind schedule; "
         f"the sending thread lost {rep['thread_lost']:.2f} % of the time to preemption"
     )
+    if rep.get("made_up", 0.0) > 0:
+        # Poisson pacing keeps its rate by taking a stall's time from later long gaps: the
+        # share says how far the gaps' distribution had to bend (docs/timing.md)
+        line += f", {rep['made_up']:.2f} % made up from later drawn gaps"
+    return line
 
 
 class FdCapture:

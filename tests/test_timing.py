@@ -291,6 +291,16 @@ def test_poisson_pacing_pays_a_stall_back_from_later_gaps_not_in_a_burst(tmp_pat
     # after a frame that left late, the next one was due a drawn gap after its departure
     after_late = (ideal[1:] - tx[:-1]) * ns
     assert np.min(after_late[late & ok]) >= wire - 1
+    # the pacer's own count of the time it had to make up (pacer_stats, the "made up" of its
+    # summary line) is what the late frames in the records add up to (a frame the cable
+    # dropped is missing from the records, not from the count)
+    lateness = (tx - ideal) * ns
+    recorded = float(np.sum(lateness[lateness > 1000]))
+    owed = meta["pacer_owed_cycles"] * ns
+    assert 0.9 * owed <= recorded <= owed * 1.0001 + 1, (recorded, owed)
+    said = re.search(r"lost [\d.]+ % of the time to preemption, ([\d.]+) % made up", stdout)
+    assert said, stdout
+    assert float(said.group(1)) == pytest.approx(pacing.made_up(meta), abs=0.006)
     # the stalls take 5-7 % of the sender's time; a CPU hog beside it 26 % more
     lost = skip_if_too_busy(pacing, meta)
     # the debt is paid back: the rate within 1.5 % (what is left of the debt when the run

@@ -110,7 +110,8 @@ struct mp_api {
     /* a queue's paced sends (MP_PACER_STATS values): out[0..3] = first TSC, last TSC,
      * frames, bytes (the achieved rate); out[4..7] = gaps judged, gaps within +-256 ns of
      * their ideal gap, frames that left more than 256 ns behind schedule, cycles the
-     * waiting thread did not run */
+     * waiting thread did not run; out[8] = cycles that frames late after a stall left the
+     * schedule to make up from later gaps (Poisson, spread sendWithDelay gaps: the debt) */
     void (*pacer_stats)(uint16_t port, uint16_t queue, uint64_t *out);
     /* hardware where the PMD has it (-errno otherwise): rate limit, IEEE 1588 clock in ns */
     int (*hw_queue_rate)(uint16_t port, uint16_t queue, uint32_t mbit);
@@ -153,7 +154,7 @@ struct mp_queue_stats *mp_rxq_stats(uint16_t port, uint16_t queue);
 struct mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue);
 uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues);
 void mp_pace_flush(void); /* a task thread's end: send (or free) its held paced frames */
-#define MP_PACER_STATS 8
+#define MP_PACER_STATS 9
 void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out); /* see mp_api.pacer_stats */
 
 #ifdef __cplusplus

@@ -523,6 +523,7 @@ struct pace_state {
     uint64_t gaps_ok;
     uint64_t late;
     uint64_t lost_cycles; /* time the waiting thread did not run (wait_until) */
+    uint64_t owed_cycles; /* time late frames left the schedule to pay back (repay_owe) */
     uint32_t nheld;       /* send_paced: the burst's tail, held[next_held..nheld) unsent */
     uint32_t next_held;
     uint32_t held_delayed; /* the held frames are sendWithDelay's, each with its held_dep */
@@ -678,7 +679,7 @@ static inline void pace_account(struct pace_state *ps, uint64_t tsc, uint32_t le
 
 static inline void pace_reset_stats(struct pace_state *ps)
 {
-    ps->pkts = ps->bytes = ps->gaps = ps->gaps_ok = ps->late = ps->lost_cycles = 0;
+    ps->pkts = ps->bytes = ps->gaps = ps->gaps_ok = ps->late = ps->lost_cycles = ps->owed_cycles = 0;
 }
 
 /* Hand one frame to the PMD. 1: gone (a full cable drops it, like a wire); 0: the run
@@ -843,11 +844,13 @@ static inline void repay_plan(struct repay *rp)
     rp->cut = d < 1 ? -log(d) : 0;
 }
 
-/* A frame that left `late` cycles behind its schedule, which goes on from its departure. */
-static inline void repay_owe(struct repay *rp, uint64_t late)
+/* A frame that left `late` cycles behind its schedule, which goes on from its departure
+ * (counted for pacer_stats: the time the schedule had to take from later gaps). */
+static inline void repay_owe(struct pace_state *ps, uint64_t late)
 {
-    rp->debt += (double)late;
-    repay_plan(rp);
+    ps->owed_cycles += late;
+    ps->rp.debt += (double)late;
+    repay_plan(&ps->rp);
 }
 
 /* The draw `x` of Exp(1) (a gap of x * mean cycles) as the debt takes it: a compare. */
@@ -1012,7 +1015,7 @@ static inline int delayed_one(uint16_t port, uint16_t queue, struct pace_state *
     *rebased = 0;
     if (at > dep + pace_stall && delays_spread(ps)) {
         *rebased = at - dep;
-        repay_owe(&ps->rp, *rebased);
+        repay_owe(ps, *rebased);
     }
     uint64_t tsc = depart_tsc(ps, m, dep, at);
     if (!tx_one(port, queue, st, m))
@@ -1442,7 +1445,7 @@ static int mp_limiter_loop(struct rte_ring *ring, uint16_t port, uint16_t queue,
             /* still late: the schedule goes on from this departure, the time is a debt */
             uint64_t base = next;
             if (pool != NULL && at > next + pace_stall) {
-                repay_owe(rp, at - next);
+                repay_owe(ps, at - next);
                 base = at;
             }
             uint64_t tsc = depart_tsc(ps, m, next, at);
@@ -1494,6 +1497,7 @@ void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out)
     out[5] = ps->gaps_ok;
     out[6] = ps->late;
     out[7] = ps->lost_cycles;
+    out[8] = ps->owed_cycles;
 }
 
 /* ---- hardware rate limit and IEEE 1588 clocks (PMDs that have them) ------ */

@@ -297,8 +297,10 @@ def pacer_report(int port, int queue):
     task), or None if it sent nothing there: frames and bytes, the achieved rate
     (``mpps``, ``mbit`` counting frame + CRC bytes), ``gaps_within_256ns`` (share of gaps
     within +-256 ns of their ideal gap), ``late_256ns`` (share of frames that left more than
-    256 ns behind their schedule) and ``thread_lost`` (share of the time the sending thread
-    did not run while it waited: preemption), shares in percent."""
+    256 ns behind their schedule), ``thread_lost`` (share of the time the sending thread
+    did not run while it waited: preemption) and ``made_up`` (share of the time frames
+    that left late after a stall had the schedule take from later drawn gaps: Poisson
+    pacing), shares in percent."""
     if port < 0 or port >= MP_MAX_PORTS or queue < 0 or queue >= MP_MAX_QUEUES:
         raise DeviceError(f"no tx queue {queue} on port {port}")
     cdef uint64_t s[MP_PACER_STATS]
@@ -315,6 +317,7 @@ def pacer_report(int port, int queue):
         "gaps_within_256ns": 100.0 * s[5] / s[4] if s[4] else 0.0,
         "late_256ns": 100.0 * s[6] / s[2],
         "thread_lost": 100.0 * s[7] / rte_get_tsc_hz() / secs,
+        "made_up": 100.0 * s[8] / rte_get_tsc_hz() / secs,
     }
 
 
