@@ -679,7 +679,8 @@ static inline void pace_account(struct pace_state *ps, uint64_t tsc, uint32_t le
 
 static inline void pace_reset_stats(struct pace_state *ps)
 {
-    ps->pkts = ps->bytes = ps->gaps = ps->gaps_ok = ps->late = ps->lost_cycles = ps->owed_cycles = 0;
+    ps->pkts = ps->bytes = ps->gaps = ps->gaps_ok = ps->late = 0;
+    ps->lost_cycles = ps->owed_cycles = 0;
 }
 
 /* Hand one frame to the PMD. 1: gone (a full cable drops it, like a wire); 0: the run

@@ -149,6 +149,10 @@ function __MG_RATE_LIMITER_MAIN(ring, devId, qid, mode, delay, speed, ctlAddr)
     local precision = ("%.2f %% of gaps within +-256 ns, thread lost %.2f %% of the time "
         .. "to preemption"):format(tonumber(s[4]) > 0 and tonumber(s[5]) / tonumber(s[4]) * 100
         or 0, secs > 0 and tonumber(s[7]) / hz / secs * 100 or 0)
+    if tonumber(s[8]) > 0 and secs > 0 then -- poisson: a stall's time taken from later gaps
+        precision = precision .. (", %.2f %% made up from later drawn gaps"):format(
+            tonumber(s[8]) / hz / secs * 100)
+    end
     if mode == "custom" then
         log:info("Rate limiter on %s: %s, achieved %.6g Mpps over %d frames; %s",
             tostring(queue), target, achieved, n, precision)
