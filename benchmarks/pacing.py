@@ -145,8 +145,9 @@ def least_ks_d(share: float) -> float:
     of the mean shorter, whichever gaps give the time: D with D * (1 + ln(1/D)) = share.
     A distribution within D of F everywhere is shortest on average when it is F raised by D
     (F's top D quantile moved to 0), and that top quantile of Exp(1) averages 1 + ln(1/D)
-    means. A schedule that keeps its rate after stalls made up `share` of the run must be at
-    least this far from the exponential, however it spreads that time."""
+    means. A schedule that keeps its rate after stalls made up `share` of the run is at
+    least this far from the exponential, however it spreads that time (its distribution:
+    a sample adds its own deviation, either way)."""
     if share <= 0:
         return 0.0
     if share >= 1:
