@@ -131,6 +131,9 @@ function load(queue, mode, mpps, size, seconds)
     local hz = mg.getCyclesFrequency()
     local stop = mg.getCycles() + seconds * hz
     local meanDelay = 1e10 / 8 / (mpps * 1e6) - size - 24 -- byte times at 10 Gbit/s
+    -- new draws each run, as the limiter's: a task's math.random starts from the same seed
+    -- every run (as in MoonGen), so every run would test one and the same sample of gaps
+    math.randomseed(tonumber(mg.getCycles() % 1000000007))
     while mg.running() and mg.getCycles() < stop do
         bufs:alloc(size)
         if mode == "poisson" then
