@@ -16,8 +16,9 @@ is the pacer's own count of the time its thread did not run while waiting (preem
 Poisson rows also test the gaps as the machine's TSC reads them (a VM's TSC may read in
 steps: 10 ns on the dev VM), the time the schedule made up after stalls (a rate-keeping
 Poisson schedule takes it from later gaps) and the least KS D any schedule that made up that
-much can have: where its p is under 0.01, no pacer keeping the rate could pass on that run's
-machine. Before the runs, a bare loop reading the clock on the sender's core measures how
+much can have (the distribution's; a sample adds its own deviation): where its p is well under
+0.01, a pacer keeping the rate passes on that run's machine only by the luck of the draws.
+Before the runs, a bare loop reading the clock on the sender's core measures how
 much of it the machine takes (on a VM, the hypervisor's share); --kthreads-to keeps kernel
 threads off the sender's core.
 
@@ -126,18 +127,22 @@ def shares(gaps: np.ndarray, target: float) -> list[float]:
     return [float(np.mean(err <= t)) * 100 for t in TOLERANCES_NS]
 
 
+def pacer_share(meta: dict, cycles: str) -> float:
+    """One of the pacer's cycle counts as a share (%) of its run, first to last departure."""
+    span = meta["pacer_last"] - meta["pacer_first"]
+    return meta[cycles] / span * 100 if span > 0 else 0.0
+
+
 def thread_lost(meta: dict) -> float:
     """Share of the run (%) the sending thread did not run while it waited for a departure
     (the pacer's own count: two of its TSC reads more than 1 us apart)."""
-    span = meta["pacer_last"] - meta["pacer_first"]
-    return meta["pacer_lost_cycles"] / span * 100 if span > 0 else 0.0
+    return pacer_share(meta, "pacer_lost_cycles")
 
 
 def made_up(meta: dict) -> float:
     """Share of the run (%) that frames late after a stall had the schedule take from later
     gaps (the pacer's own count; Poisson pacing keeps its rate that way)."""
-    span = meta["pacer_last"] - meta["pacer_first"]
-    return meta.get("pacer_owed_cycles", 0) / span * 100 if span > 0 else 0.0
+    return pacer_share(meta, "pacer_owed_cycles")
 
 
 def least_ks_d(share: float) -> float:

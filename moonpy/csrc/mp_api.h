@@ -27,6 +27,7 @@
 #define MP_PORT_TX_PREPARE 0x8u   /* hardware checksum offload: rte_eth_tx_prepare before TX */
 
 /* MP_CDEF_BEGIN */
+enum { MP_PACER_STATS = 9 }; /* values pacer_stats writes (Lua: api.pacerStats) */
 struct rte_mbuf;
 struct rte_mempool;
 struct rte_ring;
@@ -154,7 +155,6 @@ struct mp_queue_stats *mp_rxq_stats(uint16_t port, uint16_t queue);
 struct mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue);
 uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues);
 void mp_pace_flush(void); /* a task thread's end: send (or free) its held paced frames */
-#define MP_PACER_STATS 9
 void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out); /* see mp_api.pacer_stats */
 
 #ifdef __cplusplus

@@ -140,8 +140,7 @@ function __MG_RATE_LIMITER_MAIN(ring, devId, qid, mode, delay, speed, ctlAddr)
     local cpb = hz * 8 / (speed * 1e6)
     C.limiter_loop(ffi.cast(ringType, ring), queue.pid, qid, MODES[mode], delay * hz / 1e9, cpb,
         ffi.cast(ctlType, ctlAddr))
-    local s = ffi.new("uint64_t[9]")
-    C.pacer_stats(queue.pid, qid, s)
+    local s = api.pacerStats(queue.pid, qid)
     local n, secs = tonumber(s[2]), tonumber(s[1] - s[0]) / hz
     local achieved = (n > 1 and secs > 0) and ((n - 1) / secs / 1e6) or 0
     local target = describeTarget(mode, delay, speed)

@@ -67,8 +67,7 @@ function master(args)
     local arrGap = hi >= lo and sum / (hi - lo + 1) or -1
     local stampGap = stampN > 0 and stampSum / stampN or -1
     mg.waitForTasks()
-    local s = ffi.new("uint64_t[9]")
-    api.C.pacer_stats(tx:getTxQueue(0).pid, 0, s)
+    local s = api.pacerStats(tx:getTxQueue(0).pid, 0)
     local depGap = tonumber(s[1] - s[0]) / hz * 1e9 / (tonumber(s[2]) - 1)
     print(("{\"expected_ns\": %.6f, \"departure_gap_ns\": %.6f, \"stamp_gap_ns\": %.6f, "
         .. "\"stamp_gaps\": %d, \"arrival_gap_ns\": %.6f, \"frames\": %d, \"received\": %d}")

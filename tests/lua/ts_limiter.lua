@@ -24,8 +24,7 @@ function master()
     end
     rl:stop()
     mg.waitForTasks()
-    local s = ffi.new("uint64_t[9]")
-    api.C.pacer_stats(queue.pid, 0, s)
+    local s = api.pacerStats(queue.pid, 0)
     local secs = tonumber(s[1] - s[0]) / mg.getCyclesFrequency()
     print(("{\"sent\": %d, \"mpps\": %.9g}"):format(rl:count(), (tonumber(s[2]) - 1) / secs / 1e6))
 end

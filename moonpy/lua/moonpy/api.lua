@@ -63,4 +63,14 @@ function api.check(rc, what)
     return rc
 end
 
+-- The software pacer's counts of one TX queue (C pacer_stats, MP_PACER_STATS values):
+-- [0] first and [1] last departure TSC, [2] frames, [3] bytes, [4] gaps judged, [5] gaps
+-- within +-256 ns, [6] frames more than 256 ns late, [7] cycles the waiting thread did not
+-- run, [8] cycles late frames had the schedule make up from later gaps.
+function api.pacerStats(pid, qid)
+    local s = ffi.new("uint64_t[?]", ffi.C.MP_PACER_STATS)
+    C.pacer_stats(pid, qid, s)
+    return s
+end
+
 return api
