@@ -79,6 +79,7 @@ class Engine:
         self.config = (config or Config()).validate()
         self.ports: list[Port] = []
         self.started = False
+        self.reclaimed: dict[str, int] = {}
         self._lock = threading.RLock()
         self._dummy_pool = None
         self.cores = self.config.core_list()
@@ -329,8 +330,19 @@ class Engine:
                 )
         return out
 
-    def shutdown(self) -> list[str]:
-        """Stop ports, check pools, free everything, clean up the EAL."""
+    def reclaim(self) -> dict[str, int]:
+        """Put back the buffers tasks left behind, per pool (only once ports are closed
+        and every task has stopped: then nothing is in flight)."""
+        out = {}
+        for pool in _dpdk.all_mempools():
+            if pool.avail != pool.size:
+                out[pool.name] = pool.reclaim()
+        return out
+
+    def shutdown(self, reclaim: bool = False) -> list[str]:
+        """Stop ports, check pools, free everything, clean up the EAL. With ``reclaim``
+        (a task died on an error) the buffers it held go back to their pools first and
+        ``self.reclaimed`` says how many."""
         global _current
         if not self.started:
             return []
@@ -341,6 +353,7 @@ class Engine:
                 _dpdk.port_close(port.dpdk_id)
             except _dpdk.DpdkError:
                 pass
+        self.reclaimed = self.reclaim() if reclaim else {}
         leaks = self.leaks()
         _dpdk.free_all_rings()
         _dpdk.free_all_mempools()

@@ -158,4 +158,5 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     tasks.install(None)
     from moonpy.cli import report_leaks
 
-    return report_leaks(engine.shutdown(), code)
+    leaks = engine.shutdown(reclaim=bool(failed or manager.failures()))
+    return report_leaks(leaks, code, engine.reclaimed)

@@ -199,3 +199,13 @@ def test_software_checksums_on_a_port_without_offload(tmp_path):
         assert rebuilt[IP].chksum == ip.chksum, (len(p), ip.proto, ip.ihl)
         assert rebuilt[l4].chksum == p[l4].chksum, (len(p), ip.proto, ip.ihl)
     assert {(17, 5, 0), (17, 6, 1), (6, 5, 1), (6, 6, 0)} <= seen
+
+
+def test_buffers_of_a_task_that_died_go_back_to_their_pool():
+    proc = run_moonpy("--no-color", script("task_dies_holding_buffers.lua"))
+    assert proc.returncode == 1
+    assert "task_dies_holding_buffers.lua:27: dies holding 34 buffers" in proc.stderr
+    assert "receiver stopped" in proc.stdout
+    # exactly what it held: a sent buffer put back twice would show as a pool over full
+    assert "34 buffers held by the failed run's tasks were returned" in proc.stderr
+    assert "not returned" not in proc.stderr

@@ -42,6 +42,21 @@ cdef class Mempool:
         self._check()
         return rte_mempool_in_use_count(self.pool)
 
+    def reclaim(self) -> int:
+        """Put back every buffer of this pool that is not in it; returns how many.
+
+        Only for the end of a run whose tasks have all stopped and whose ports are
+        closed (nothing can be in flight): a task that died on an error leaves what it
+        held, and nothing else can tell its own buffers from ones it had sent.
+        """
+        self._check()
+        cdef int n
+        with nogil:
+            n = mp_mempool_reclaim(self.pool)
+        if n < 0:
+            raise MemoryError(f"mempool {self.name}: no memory to look for lost buffers")
+        return n
+
     cdef int _check(self) except -1:
         if self.pool == NULL:
             raise DpdkError(f"mempool {self.name} was already freed")

@@ -52,6 +52,9 @@ cdef extern from "mp_api.h" nogil:
     enum: MP_PACER_STATS
     void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out)
 
+cdef extern from "mp_reclaim.h" nogil:
+    int mp_mempool_reclaim(rte_mempool *mp)
+
 cdef extern from "mp_layout.h" nogil:
     struct mp_field:
         const char *name
