@@ -167,10 +167,26 @@ def least_ks_d(share: float) -> float:
     return hi
 
 
+def timer_interrupts(cpu: int) -> int | None:
+    """The kernel's local timer interrupts on `cpu` so far (/proc/interrupts, LOC)."""
+    try:
+        with open("/proc/interrupts") as f:
+            cpus = f.readline().split()
+            for line in f:
+                words = line.split()
+                if words and words[0] == "LOC:":
+                    return int(words[1 + cpus.index(f"CPU{cpu}")])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def machine_floor(cpu: int, seconds: float = 2.0) -> dict:
     """Time a bare loop reading the clock on `cpu` did not run (two reads more than 1 us
     apart), like the pacer's own count: how much of a core the machine itself takes (on a
-    VM the hypervisor's share), whatever runs on it. Measured in a child pinned there."""
+    VM the hypervisor's share), whatever runs on it. Measured in a child pinned there,
+    with the kernel's timer interrupts on that CPU meanwhile: on the development VM most
+    stalls over 10 us are its 250 Hz tick (docs/timing.md)."""
     code = (
         "import os, sys, time\n"
         f"os.sched_setaffinity(0, {{{cpu}}})\n"
@@ -183,7 +199,9 @@ def machine_floor(cpu: int, seconds: float = 2.0) -> dict:
         "    t = now\n"
         "print(lost, stalls, big)\n"
     )
+    ticks = timer_interrupts(cpu)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    ticks_after = timer_interrupts(cpu)
     lost, stalls, big = (int(v) for v in out.stdout.split())
     return {
         "cpu": cpu,
@@ -191,6 +209,9 @@ def machine_floor(cpu: int, seconds: float = 2.0) -> dict:
         "lost_pct": lost / (seconds * 1e9) * 100,
         "stalls_per_s": stalls / seconds,
         "over_10us_per_s": big / seconds,
+        "timer_interrupts_per_s": (
+            (ticks_after - ticks) / seconds if ticks is not None and ticks_after else None
+        ),
     }
 
 
@@ -521,8 +542,12 @@ def main() -> int:
         note += (
             f"; a bare clock-reading loop on CPU {floor['cpu']} (the sender's) lost "
             f"{floor['lost_pct']:.2f} % of {floor['seconds']:g} s ({floor['stalls_per_s']:.0f} "
-            f"stalls over 1 us a second, {floor['over_10us_per_s']:.0f} over 10 us)"
+            f"stalls over 1 us a second, {floor['over_10us_per_s']:.0f} over 10 us"
         )
+        ticks = floor["timer_interrupts_per_s"]
+        if ticks is not None:
+            note += f"; the kernel's timer interrupts there: {ticks:.0f} a second"
+        note += ")"
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "run.bin"
             for mode, text in (("cbr", args.rates), ("limiter-cbr", args.limiter_cbr)):
