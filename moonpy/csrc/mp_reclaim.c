@@ -6,7 +6,6 @@
  * flight any more, so the question becomes simple: every object of the pool that is
  * not among its free objects is held by a task that is gone. */
 #include <stdlib.h>
-#include <string.h>
 
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
