@@ -174,6 +174,17 @@ CASES = [
     ),
     Case(
         "MoonGen",
+        "examples/rss.lua",
+        ["0", "1", "2"],
+        expect=[
+            r"\[RxQueue: id=1, qid=1\] RX.*total [1-9]\d* packets",
+            r"\[RxQueue: id=1, qid=2\] RX.*total [1-9]\d* packets",
+        ],
+        verdict="HW",
+        note="RSS over two RX queues, in software on the cable",
+    ),
+    Case(
+        "MoonGen",
         "examples/inter-arrival-times.lua",
         ["1"],
         ports=["pcap,rx={IN},infinite_rx=1", "pcap,rx={IN},infinite_rx=1"],

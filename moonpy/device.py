@@ -235,15 +235,21 @@ def config(
     num_bufs: int | None = None,
     buf_size: int = 2048,
     mempools: list[Mempool] | None = None,
+    rss_queues: int = 0,
+    rss_base_queue: int = 0,
+    rss_types: int | None = None,
     **unsupported: Any,
 ) -> Device:
     """Configure and start ``port`` (MoonGen's ``device.config{...}``).
 
     A port configured before keeps its first configuration (MoonGen warns and
     returns the device). ``mempools``: one per RX queue, where received frames land.
+    ``rss_queues`` > 1: received frames spread over RX queues ``rss_base_queue`` on by
+    their RSS hash of ``rss_types`` (a mask of ``RTE_ETH_RSS_*`` bits; default IPv4 and
+    IPv6 with TCP/UDP ports), in software on a cable's receiving end.
     """
     for key in unsupported:
-        if key not in ("speed", "drop_enable", "rss_queues", "strip_vlan", "disable_offloads"):
+        if key not in ("speed", "drop_enable", "strip_vlan", "disable_offloads"):
             raise TypeError(f"device.config() got an unexpected keyword argument {key!r}")
     pools = [m.raw for m in mempools] if mempools is not None else None
     _, new = engine.current().configure_port(
@@ -255,6 +261,9 @@ def config(
         num_bufs=num_bufs,
         buf_size=buf_size,
         mempools=pools,
+        rss_queues=rss_queues,
+        rss_base=rss_base_queue,
+        rss_types=rss_types,
     )
     if not new:
         log_warn(f"Device {port} already configured, skipping initilization")

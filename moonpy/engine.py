@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from moonpy import _dpdk
 from moonpy.config import Config, PortSpec, parse_mac
 from moonpy.errors import ConfigError, MoonpyError
+from moonpy.stats import log_warn
 
 # port kinds whose frames nobody inspects: skip software checksums there
 _SINK_KINDS = {"null"}
@@ -218,10 +219,16 @@ class Engine:
         num_bufs: int | None = None,
         buf_size: int = 2048,
         mempools: list | None = None,
+        rss_queues: int = 0,
+        rss_base: int = 0,
+        rss_types: int | None = None,
     ) -> tuple[Port, bool]:
         """Configure and start a port; returns ``(port, newly_configured)``.
 
         A port configured before keeps its first configuration (as in MoonGen).
+        ``rss_queues`` > 1 spreads received frames over RX queues ``rss_base`` ... by their
+        RSS hash of ``rss_types`` (``RTE_ETH_RSS_*``; default: IPv4/IPv6 with TCP/UDP
+        ports), in software on a cable's receiving end.
         """
         with self._lock:
             port = self.port(pid)
@@ -241,6 +248,11 @@ class Engine:
                             else ""
                         )
                     )
+            if rss_queues > 1 and rss_base + rss_queues > rx_queues:
+                raise ConfigError(
+                    f"port {pid}: rssQueues={rss_queues} from rssBaseQueue={rss_base} needs "
+                    f"{rss_base + rss_queues} rx queues, it is configured with {rx_queues}"
+                )
             if mempools is not None:
                 if len(mempools) != rx_queues:
                     raise ConfigError(
@@ -275,12 +287,30 @@ class Engine:
                 peer = self.ports[port.peer]
                 if not peer.configured:
                     _dpdk.port_set_flags(peer.dpdk_id, 0x1, port.dpdk_id)
+            if rss_queues > 1:
+                self._set_rss(port, rss_queues, rss_base, rss_types)
             _dpdk.port_set_promisc(port.dpdk_id, True)
             port.rx_queues, port.tx_queues = rx_queues, tx_queues
             port.rx_pools = pools
             port.configured = True
             port.configured_at = time.monotonic()
             return port, True
+
+    def _set_rss(self, port: Port, nq: int, base: int, types: int | None) -> None:
+        if port.kind == "cable" and port.peer is not None:
+            if nq & (nq - 1):
+                log_warn(
+                    f"RSS distribution to queues will not be balanced as the number of "
+                    f"queues ({nq}) is not a power of two."
+                )
+            _dpdk.cable_rss(
+                port.dpdk_id, nq, base, _dpdk.RSS_DEFAULT_TYPES if types is None else types
+            )
+        else:
+            log_warn(
+                f"port {port.id} ({port.describe()}): RSS is emulated on virtual cables only; "
+                f"every frame it receives arrives on RX queue 0"
+            )
 
     def counters(self, pid: int) -> Counters:
         """Merged counters: moonpy's fast-path counters for what it sent and

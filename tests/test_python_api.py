@@ -407,7 +407,8 @@ def test_packet_views_templates_and_lifetimes():
         from moonpy.engine import Engine
         eng = Engine(Config(ports=[PortSpec(kind="null")])).start()
         out = {}
-        pool = memory.create_mempool(n=63, template=Ether() / IP(dst="1.2.3.4") / UDP(dport=53))
+        tmpl = Ether(dst="02:00:00:00:00:02") / IP(dst="1.2.3.4") / UDP(dport=53)
+        pool = memory.create_mempool(n=63, template=tmpl)
         bufs = pool.buf_array(8)
         bufs.alloc(60)
         out["layout"] = str(bufs[0].headers())

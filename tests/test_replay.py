@@ -149,7 +149,11 @@ def test_corrupt_pcap_files_are_clear_errors(tmp_path, content, message):
 
 
 def test_filter_language():
-    f = bytes(Ether() / IP(src="1.2.3.4", dst="5.6.7.8") / UDP(sport=1000, dport=319))
+    f = bytes(
+        Ether(dst="02:00:00:00:00:02")
+        / IP(src="1.2.3.4", dst="5.6.7.8")
+        / UDP(sport=1000, dport=319)
+    )
     assert compile_filter("udp and dst port 319")(f)
     assert compile_filter("host 5.6.7.8 && !tcp")(f)
     assert not compile_filter("src host 5.6.7.8")(f)

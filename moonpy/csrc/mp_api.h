@@ -25,6 +25,7 @@
 #define MP_PORT_SW_CSUM 0x2u      /* compute requested checksums in software */
 #define MP_PORT_CONFIGURED 0x4u
 #define MP_PORT_TX_PREPARE 0x8u   /* hardware checksum offload: rte_eth_tx_prepare before TX */
+#define MP_PORT_RSS_TX 0x10u      /* a cable end whose peer spreads RX over queues (RSS) */
 
 /* MP_CDEF_BEGIN */
 enum { MP_PACER_STATS = 9 }; /* values pacer_stats writes (Lua: api.pacerStats) */
@@ -141,6 +142,8 @@ int mp_signal_received(void);
 double mp_time_left(void);
 uint64_t mp_drops_into(uint16_t port);
 void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring); /* NULL: detach */
+void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types); /* nq < 2: off */
+uint64_t mp_rss_default_types(void);
 int mp_running_now(void);
 void mp_stop(void);
 void mp_reset_lifecycle(void);

@@ -24,6 +24,7 @@
 #include <rte_udp.h>
 
 #include "mp_api.h"
+#include "mp_rss.h"
 
 static struct mp_queue_stats txq_stats[MP_MAX_PORTS * MP_MAX_QUEUES] __rte_cache_aligned;
 static struct mp_queue_stats rxq_stats[MP_MAX_PORTS * MP_MAX_QUEUES] __rte_cache_aligned;
@@ -407,6 +408,76 @@ static inline uint16_t cable_tx(struct cable_txq *c, struct rte_mbuf **bufs, uin
     return n;
 }
 
+/* Receive-side scaling of a cable's receiving end: frames go to its RX queues by their RSS
+ * hash (mp_rss.c) and this redirection table, as a NIC's would (reta[i] = base + i % nq, the
+ * table libmoon's setRssQueues writes; 128 entries, as ixgbe has). The sending end does it:
+ * TX queue q of one end feeds RX queue q of the other, so the frames of any TX queue go into
+ * the ring of the RX queue their hash picks. Several TX queues may then fill one ring, so
+ * these use rte_ring's multi-producer enqueue, not cable_tx's (MP_PORT_RSS_TX on the
+ * sending end switches every one of its queues over). */
+#define MP_RSS_RETA 128
+struct cable_rss {
+    uint64_t types; /* RTE_ETH_RSS_* */
+    uint16_t nq;    /* 0: off */
+    uint16_t reta[MP_RSS_RETA];
+};
+static struct cable_rss cable_rss[MP_MAX_PORTS];
+
+void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types)
+{
+    if (port >= MP_MAX_PORTS)
+        return;
+    struct cable_rss *rss = &cable_rss[port];
+    rss->nq = nq > 1 ? nq : 0;
+    rss->types = types;
+    for (uint32_t i = 0; i < MP_RSS_RETA; i++)
+        rss->reta[i] = (uint16_t)(base + (nq > 1 ? i % nq : 0));
+    int peer = port_peer[port];
+    if (peer < 0 || peer >= MP_MAX_PORTS)
+        return;
+    if (rss->nq) {
+        port_flags[peer] |= MP_PORT_RSS_TX;
+        return;
+    }
+    port_flags[peer] &= ~MP_PORT_RSS_TX;
+    for (uint16_t q = 0; q < MP_MAX_QUEUES; q++) /* cable_tx's own head again */
+        mp_cable_attach((uint16_t)peer, q, cable_txqs[QIDX(peer, q)].ring);
+}
+
+/* Hash, then enqueue each run of frames bound for one RX queue; the first frames that did
+ * not fit end it (as a full ring ends a burst). Frames the peer has no such queue for
+ * (a table set up with more queues than the cable has) go to the sender's own queue's. */
+static uint16_t cable_tx_rss(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint16_t n)
+{
+    const struct cable_rss *rss = &cable_rss[port_peer[port]];
+    struct rte_ring *own = cable_txqs[QIDX(port, queue)].ring;
+    struct rte_ring *to[64];
+    uint16_t done = 0;
+    while (done < n) {
+        uint16_t k = (uint16_t)RTE_MIN(n - done, 64);
+        for (uint16_t i = 0; i < k; i++) {
+            struct rte_mbuf *m = bufs[done + i];
+            uint32_t h = mp_rss_hash(m, rss->types);
+            m->hash.rss = h;
+            m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
+            struct rte_ring *r = cable_txqs[QIDX(port, rss->reta[h % MP_RSS_RETA])].ring;
+            to[i] = r != NULL ? r : own;
+        }
+        for (uint16_t i = 0; i < k;) {
+            uint16_t j = (uint16_t)(i + 1);
+            while (j < k && to[j] == to[i])
+                j++;
+            unsigned got = rte_ring_mp_enqueue_burst(to[i], (void **)(bufs + done + i),
+                                                     (unsigned)(j - i), NULL);
+            if (got < (unsigned)(j - i))
+                return (uint16_t)(done + i + got);
+            i = j;
+        }
+        done = (uint16_t)(done + k);
+    }
+    return n;
+}
+
 /* Every frame moonpy sends goes through here. Ports with hardware checksum offload run the
  * driver's rte_eth_tx_prepare first (what its NIC needs beyond MoonGen's pseudo-header sum,
  * which offload_l4 writes; a no-op for drivers that need nothing); a frame it
@@ -416,8 +487,11 @@ static inline uint16_t tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf *
                                 uint16_t n)
 {
     struct cable_txq *c = &cable_txqs[QIDX(port, queue)];
-    if (c->ring != NULL)
+    if (c->ring != NULL) {
+        if (unlikely(port_flags[port] & MP_PORT_RSS_TX))
+            return cable_tx_rss(port, queue, bufs, n);
         return cable_tx(c, bufs, n);
+    }
     if (likely(!(port_flags[port] & MP_PORT_TX_PREPARE)))
         return rte_eth_tx_burst(port, queue, bufs, n);
     uint16_t ok = rte_eth_tx_prepare(port, queue, bufs, n);
@@ -1616,6 +1690,9 @@ void mp_port_set(uint16_t port, uint32_t flags, int peer)
 {
     if (port >= MP_MAX_PORTS)
         return;
+    /* the RSS bit follows the peer's table (mp_cable_rss), whichever end is set up first */
+    if (peer >= 0 && peer < MP_MAX_PORTS && cable_rss[peer].nq)
+        flags |= MP_PORT_RSS_TX;
     port_flags[port] = flags;
     port_peer[port] = peer;
 }

@@ -196,6 +196,19 @@ def port_set_flags(int port, unsigned flags, int peer=-1):
     mp_port_set(<uint16_t>port, flags, peer)
 
 
+RSS_DEFAULT_TYPES = mp_rss_default_types()
+
+
+def cable_rss(int port, unsigned nq, unsigned base, uint64_t types):
+    """Spread what arrives at cable end ``port`` over its RX queues ``base`` to
+    ``base + nq - 1`` by RSS hash of ``types`` (``RTE_ETH_RSS_*``); ``nq`` < 2: off.
+    Set after both ends' flags (``port_set_flags``), before traffic."""
+    if base + nq > MP_MAX_QUEUES:
+        raise DeviceError(f"RSS over queues {base} to {base + nq - 1}: a cable has at most "
+                          f"{MP_MAX_QUEUES} queues")
+    mp_cable_rss(<uint16_t>port, <uint16_t>nq, <uint16_t>base, types)
+
+
 def port_mac(int port) -> bytes:
     _check_port(port)
     cdef rte_ether_addr mac

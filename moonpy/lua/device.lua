@@ -109,9 +109,16 @@ function mod.config(...)
             pools[i] = tonumber(ffi.cast("uintptr_t", p))
         end
     end
+    local rssTypes = nil
+    if args.rssFunctions then
+        rssTypes = 0ULL
+        for _, f in ipairs(args.rssFunctions) do rssTypes = bit.bor(rssTypes, f) end
+        rssTypes = tonumber(rssTypes)
+    end
     local ok, isNew = pcall(host.configure_device, args.port, args.rxQueues or 1,
         args.txQueues or 1, rxDescs, args.txDescs or 1024,
-        args.numBufs or math.max(2047, 2 * rxDescs - 1), args.bufSize or 2048, pools)
+        args.numBufs or math.max(2047, 2 * rxDescs - 1), args.bufSize or 2048, pools,
+        args.rssQueues or 0, args.rssBaseQueue or 0, rssTypes)
     if not ok then error(tostring(isNew), 2) end
     if not isNew then
         log:warn("Device %d already configured, skipping initilization", args.port)

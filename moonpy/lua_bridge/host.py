@@ -60,6 +60,9 @@ class Host(SyncHost):
         num_bufs: Any,
         buf_size: Any,
         pools: Any,
+        rss_queues: Any = 0,
+        rss_base: Any = 0,
+        rss_types: Any = None,
     ) -> bool:
         mempools = None
         if pools is not None:
@@ -73,6 +76,9 @@ class Host(SyncHost):
             num_bufs=_int(num_bufs),
             buf_size=_int(buf_size),
             mempools=mempools,
+            rss_queues=_int(rss_queues or 0),
+            rss_base=_int(rss_base or 0),
+            rss_types=None if rss_types is None else _int(rss_types),
         )
         if new:
             self.run.on_port_configured(_int(port))
