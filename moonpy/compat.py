@@ -174,6 +174,15 @@ CASES = [
     ),
     Case(
         "MoonGen",
+        "examples/timestamping-tests/drift.lua",
+        ["0", "1"],
+        seconds=3,
+        expect=[r"Clock difference in nanoseconds", r"\n-?\d+(\.\d+)?\n"],
+        verdict="HW",
+        note="clock drift between two ports (software: one TSC, read one after the other)",
+    ),
+    Case(
+        "MoonGen",
         "examples/rss.lua",
         ["0", "1", "2"],
         expect=[
