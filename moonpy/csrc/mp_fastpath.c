@@ -372,11 +372,28 @@ struct cable_txq {
 } __rte_cache_aligned; /* each queue's owner writes its own line */
 static struct cable_txq cable_txqs[MP_MAX_PORTS * MP_MAX_QUEUES];
 
-/* Called once the ring exists and before any thread sends on the queue (NULL detaches). */
+/* Receive-side scaling of a cable's receiving end: frames go to its RX queues by their RSS
+ * hash (mp_rss.c) and this redirection table, as a NIC's would (reta[i] = base + i % nq, the
+ * table libmoon's setRssQueues writes; 128 entries, as ixgbe has). The sending end does it:
+ * TX queue q of one end feeds RX queue q of the other, so the frames of any TX queue go into
+ * the ring of the RX queue their hash picks. Several TX queues may then fill one ring, so
+ * these use rte_ring's multi-producer enqueue, not cable_tx's (MP_PORT_RSS_TX on the
+ * sending end switches every one of its queues over). */
+#define MP_RSS_RETA 128
+struct cable_rss {
+    uint64_t types; /* RTE_ETH_RSS_* */
+    uint16_t nq;    /* 0: off */
+    uint16_t reta[MP_RSS_RETA];
+};
+static struct cable_rss cable_rss[MP_MAX_PORTS];
+
+/* Called once the ring exists and before any thread sends on the queue (NULL detaches):
+ * a new cable's end starts without RSS, whatever an earlier port of that id had. */
 void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring)
 {
     if (port >= MP_MAX_PORTS || queue >= MP_MAX_QUEUES)
         return;
+    cable_rss[port].nq = 0;
     struct cable_txq *c = &cable_txqs[QIDX(port, queue)];
     c->ring = ring;
     if (ring == NULL)
@@ -408,26 +425,13 @@ static inline uint16_t cable_tx(struct cable_txq *c, struct rte_mbuf **bufs, uin
     return n;
 }
 
-/* Receive-side scaling of a cable's receiving end: frames go to its RX queues by their RSS
- * hash (mp_rss.c) and this redirection table, as a NIC's would (reta[i] = base + i % nq, the
- * table libmoon's setRssQueues writes; 128 entries, as ixgbe has). The sending end does it:
- * TX queue q of one end feeds RX queue q of the other, so the frames of any TX queue go into
- * the ring of the RX queue their hash picks. Several TX queues may then fill one ring, so
- * these use rte_ring's multi-producer enqueue, not cable_tx's (MP_PORT_RSS_TX on the
- * sending end switches every one of its queues over). */
-#define MP_RSS_RETA 128
-struct cable_rss {
-    uint64_t types; /* RTE_ETH_RSS_* */
-    uint16_t nq;    /* 0: off */
-    uint16_t reta[MP_RSS_RETA];
-};
-static struct cable_rss cable_rss[MP_MAX_PORTS];
-
+/* RSS for what arrives at cable end `port` (struct cable_rss); set before traffic flows. */
 void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types)
 {
     if (port >= MP_MAX_PORTS)
         return;
     struct cable_rss *rss = &cable_rss[port];
+    int was_on = rss->nq != 0;
     rss->nq = nq > 1 ? nq : 0;
     rss->types = types;
     for (uint32_t i = 0; i < MP_RSS_RETA; i++)
@@ -440,8 +444,15 @@ void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types)
         return;
     }
     port_flags[peer] &= ~MP_PORT_RSS_TX;
-    for (uint16_t q = 0; q < MP_MAX_QUEUES; q++) /* cable_tx's own head again */
-        mp_cable_attach((uint16_t)peer, q, cable_txqs[QIDX(peer, q)].ring);
+    if (!was_on)
+        return;
+    for (uint16_t q = 0; q < MP_MAX_QUEUES; q++) { /* cable_tx's own head again */
+        struct cable_txq *c = &cable_txqs[QIDX(peer, q)];
+        if (c->ring != NULL) {
+            c->head = c->ring->prod.head;
+            c->free = 0;
+        }
+    }
 }
 
 /* Hash, then enqueue each run of frames bound for one RX queue; the first frames that did
