@@ -225,6 +225,18 @@ class RxQueue(_Queue):
         return _dpdk.rx_wait(bufs.raw, self._dpdk_port, self.qid, t, True)  # type: ignore[no-any-return]
 
 
+# RSS hash types for config(rss_types=...): DPDK's RTE_ETH_RSS_* bits (libmoon's
+# dpdk.ETH_RSS_*); OR them together
+RSS_IPV4 = 1 << 2
+RSS_FRAG_IPV4 = 1 << 3
+RSS_NONFRAG_IPV4_TCP = 1 << 4
+RSS_NONFRAG_IPV4_UDP = 1 << 5
+RSS_IPV6 = 1 << 8
+RSS_FRAG_IPV6 = 1 << 9
+RSS_NONFRAG_IPV6_TCP = 1 << 10
+RSS_NONFRAG_IPV6_UDP = 1 << 11
+
+
 def config(
     port: int,
     rx_queues: int = 1,
@@ -245,8 +257,8 @@ def config(
     A port configured before keeps its first configuration (MoonGen warns and
     returns the device). ``mempools``: one per RX queue, where received frames land.
     ``rss_queues`` > 1: received frames spread over RX queues ``rss_base_queue`` on by
-    their RSS hash of ``rss_types`` (a mask of ``RTE_ETH_RSS_*`` bits; default IPv4 and
-    IPv6 with TCP/UDP ports), in software on a cable's receiving end.
+    their RSS hash of ``rss_types`` (``RSS_*`` above ORed; default: IPv4 and IPv6 with
+    TCP/UDP ports), in software on a cable's receiving end.
     """
     for key in unsupported:
         if key not in ("speed", "drop_enable", "strip_vlan", "disable_offloads"):
