@@ -44,6 +44,7 @@ class Port:
     driver: str = ""
     mac_override: bytes | None = None  # for PMDs that cannot change their MAC (net_ring)
     configured_at: float = 0.0  # time.monotonic() when the port started (counters from 0)
+    rss_types: int | None = None  # RSS hash types named at configuration (None: default)
 
     def describe(self) -> str:
         if self.kind == "cable":
@@ -248,11 +249,7 @@ class Engine:
                             else ""
                         )
                     )
-            if rss_queues > 1 and rss_base + rss_queues > rx_queues:
-                raise ConfigError(
-                    f"port {pid}: rssQueues={rss_queues} from rssBaseQueue={rss_base} needs "
-                    f"{rss_base + rss_queues} rx queues, it is configured with {rx_queues}"
-                )
+            _check_rss(pid, rss_queues, rss_base, rx_queues)
             if mempools is not None:
                 if len(mempools) != rx_queues:
                     raise ConfigError(
@@ -287,6 +284,7 @@ class Engine:
                 peer = self.ports[port.peer]
                 if not peer.configured:
                     _dpdk.port_set_flags(peer.dpdk_id, 0x1, port.dpdk_id)
+            port.rss_types = rss_types
             if rss_queues > 1:
                 self._set_rss(port, rss_queues, rss_base, rss_types)
             _dpdk.port_set_promisc(port.dpdk_id, True)
@@ -295,6 +293,18 @@ class Engine:
             port.configured = True
             port.configured_at = time.monotonic()
             return port, True
+
+    def set_rss(self, pid: int, nq: int, base: int = 0) -> None:
+        """RSS for a configured port from now on, with the hash types it was configured
+        with (libmoon's ``dev:setRssQueues``); meant for set-up, before traffic flows."""
+        port = self.port(pid)
+        if not port.configured:
+            raise ConfigError(f"port {pid} is not configured; call device.config first")
+        _check_rss(pid, nq, base, port.rx_queues)
+        if nq > 1:
+            self._set_rss(port, nq, base, port.rss_types)
+        elif port.kind == "cable":
+            _dpdk.cable_rss(port.dpdk_id, 0, 0, 0)
 
     def _set_rss(self, port: Port, nq: int, base: int, types: int | None) -> None:
         if port.kind == "cable" and port.peer is not None:
@@ -392,6 +402,14 @@ class Engine:
         if _current is self:
             _current = None
         return leaks
+
+
+def _check_rss(pid: int, nq: int, base: int, rx_queues: int) -> None:
+    if nq > 1 and base + nq > rx_queues:
+        raise ConfigError(
+            f"port {pid}: rssQueues={nq} from rssBaseQueue={base} needs "
+            f"{base + nq} rx queues, it is configured with {rx_queues}"
+        )
 
 
 @contextlib.contextmanager

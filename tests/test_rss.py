@@ -197,3 +197,44 @@ def test_python_scripts_configure_rss_too(tmp_path, types):
     assert len(queues[0]) + len(queues[1]) == 64
     if types == "None":  # (hashed by addresses only, the 64 frames are one flow: one queue)
         assert queues[0] and queues[1]
+
+
+SET_RSS_LUA = """
+local device = require "device"
+local memory = require "memory"
+local mg = require "moongen"
+function master()
+    local tx = device.config{port = 0}
+    local rx = device.config{port = 1, rxQueues = 4}
+    rx:setRssQueues(2, 2)
+    device.waitForLinks()
+    local mem = memory.createMemPool(function(buf) buf:getUdpPacket():fill{} end)
+    local bufs = mem:bufArray(64)
+    bufs:alloc(60)
+    for i, buf in ipairs(bufs) do buf:getUdpPacket().udp:setSrcPort(1000 + i) end
+    tx:getTxQueue(0):send(bufs)
+    mg.sleepMillis(100)
+    local got = memory.bufArray(64)
+    for q = 0, 3 do
+        local n = rx:getRxQueue(q):tryRecv(got, 0)
+        print("QUEUE", q, n)
+        got:free(n)
+    end
+    print(pcall(rx.setRssQueues, rx, 4, 1))
+end
+"""
+
+
+def test_set_rss_queues_after_config(tmp_path):
+    script = tmp_path / "setrss.lua"
+    script.write_text(SET_RSS_LUA)
+    proc = run_moonpy("--no-color", str(script))
+    assert proc.returncode == 0, proc.stderr
+    counts = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("QUEUE"):
+            _, q, n = line.split()
+            counts[int(q)] = int(n)
+    assert counts[0] == counts[1] == 0 and counts[2] > 0 and counts[3] > 0
+    assert counts[2] + counts[3] == 64
+    assert "rssQueues=4 from rssBaseQueue=1 needs 5 rx queues" in proc.stdout

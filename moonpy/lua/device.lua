@@ -246,6 +246,13 @@ end
 
 function devProto:clearRxStats() end
 
+--- RSS over RX queues baseQueue .. baseQueue + n - 1 (a virtual cable's receiving end
+--- spreads frames itself; other ports warn). Meant for set-up, before traffic flows.
+function devProto:setRssQueues(n, baseQueue)
+    local ok, err = pcall(host.set_rss_queues, self.id, n, baseQueue or 0)
+    if not ok then error(tostring(err), 2) end
+end
+
 function devProto:setPromisc(on)
     host.set_promisc(self.id, on ~= false)
 end

@@ -111,6 +111,9 @@ class Host(SyncHost):
     def link(self, port: Any) -> tuple:
         return self.engine.link(_int(port))
 
+    def set_rss_queues(self, port: Any, n: Any, base: Any) -> None:
+        self.engine.set_rss(_int(port), _int(n), _int(base or 0))
+
     def set_promisc(self, port: Any, on: bool) -> None:
         _dpdk.port_set_promisc(self.engine.port(_int(port)).dpdk_id, bool(on))
 
