@@ -45,6 +45,7 @@ class Port:
     mac_override: bytes | None = None  # for PMDs that cannot change their MAC (net_ring)
     configured_at: float = 0.0  # time.monotonic() when the port started (counters from 0)
     rss_types: int | None = None  # RSS hash types named at configuration (None: default)
+    hw_rss: bool = False  # configured with RSS in the port itself (its PMD has a RETA)
 
     def describe(self) -> str:
         if self.kind == "cable":
@@ -267,8 +268,21 @@ class Engine:
             capa = info["tx_offload_capa"] & _dpdk.TX_OFFLOAD_CHECKSUMS
             if port.kind == "pci" and capa == _dpdk.TX_OFFLOAD_CHECKSUMS:
                 offloads = capa
+            # RSS in the port itself where its PMD has it (a NIC); a cable does it in software
+            port.hw_rss = (
+                rss_queues > 1 and port.kind != "cable" and _dpdk.port_reta_size(port.dpdk_id) > 0
+            )
             port.rx_descs, port.tx_descs = _dpdk.port_configure(
-                port.dpdk_id, rx_queues, tx_queues, rx_descs, tx_descs, pools, offloads
+                port.dpdk_id,
+                rx_queues,
+                tx_queues,
+                rx_descs,
+                tx_descs,
+                pools,
+                offloads,
+                rss_types=(_dpdk.RSS_DEFAULT_TYPES if rss_types is None else rss_types)
+                if port.hw_rss
+                else 0,
             )
             port.sw_checksums = offloads == 0 and port.kind not in _SINK_KINDS
             # mp_api.h: 0x4 configured, 0x2 checksums in software, 0x8 the driver's
@@ -307,20 +321,29 @@ class Engine:
             _dpdk.cable_rss(port.dpdk_id, 0, 0, 0)
 
     def _set_rss(self, port: Port, nq: int, base: int, types: int | None) -> None:
-        if port.kind == "cable" and port.peer is not None:
-            if nq & (nq - 1):
-                log_warn(
-                    f"RSS distribution to queues will not be balanced as the number of "
-                    f"queues ({nq}) is not a power of two."
+        cable = port.kind == "cable" and port.peer is not None
+        if not (cable or port.hw_rss):
+            log_warn(
+                f"port {port.id} ({port.describe()}): "
+                + (
+                    "RSS is set up when the port is configured (device.config with rssQueues)"
+                    if _dpdk.port_reta_size(port.dpdk_id)
+                    else "its driver has no RSS"
                 )
+                + "; every frame it receives arrives on RX queue 0"
+            )
+            return
+        if nq & (nq - 1):
+            log_warn(
+                f"RSS distribution to queues will not be balanced as the number of "
+                f"queues ({nq}) is not a power of two."
+            )
+        if cable:
             _dpdk.cable_rss(
                 port.dpdk_id, nq, base, _dpdk.RSS_DEFAULT_TYPES if types is None else types
             )
         else:
-            log_warn(
-                f"port {port.id} ({port.describe()}): RSS is emulated on virtual cables only; "
-                f"every frame it receives arrives on RX queue 0"
-            )
+            _dpdk.port_set_reta(port.dpdk_id, nq, base)
 
     def counters(self, pid: int) -> Counters:
         """Merged counters: moonpy's fast-path counters for what it sent and

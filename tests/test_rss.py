@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import ROOT, run_moonpy
+from conftest import ROOT, have_tun, run_moonpy, run_python
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
@@ -238,3 +238,39 @@ def test_set_rss_queues_after_config(tmp_path):
     assert counts[0] == counts[1] == 0 and counts[2] > 0 and counts[3] > 0
     assert counts[2] + counts[3] == 64
     assert "rssQueues=4 from rssBaseQueue=1 needs 5 rx queues" in proc.stdout
+
+
+def test_ports_with_rss_in_their_driver_get_it_configured():
+    # the null PMD has a redirection table, as a NIC does: RSS is set up in the port
+    out = run_python(
+        """
+        import json
+        from moonpy import _dpdk
+        from moonpy.config import Config, PortSpec
+        from moonpy.engine import Engine
+        eng = Engine(Config(ports=[PortSpec(kind="null")])).start()
+        eng.configure_port(0, rx_queues=4, rss_queues=2, rss_base=1)
+        first = _dpdk.port_get_reta(eng.port(0).dpdk_id)
+        eng.set_rss(0, 4)
+        second = _dpdk.port_get_reta(eng.port(0).dpdk_id)
+        print(json.dumps({"first": first, "second": second, "leaks": eng.shutdown()}))
+        """
+    )
+    assert len(out["first"]) == 128 and out["first"] == [1 + i % 2 for i in range(128)]
+    assert out["second"] == [i % 4 for i in range(128)]
+    assert out["leaks"] == []
+
+
+@pytest.mark.skipif(not have_tun(), reason="needs /dev/net/tun and root")
+def test_ports_without_rss_say_so(tmp_path):
+    script = tmp_path / "tap_rss.lua"
+    script.write_text(
+        'local device = require "device"\n'
+        "function master()\n"
+        "  device.config{port = 0, rxQueues = 2, txQueues = 2, rssQueues = 2}\nend\n"
+    )
+    proc = run_moonpy("--no-color", "--port", "tap,iface=mprss0", str(script))
+    assert proc.returncode == 0, proc.stderr
+    assert "port 0 (tap mprss0): its driver has no RSS; every frame it receives arrives on " in (
+        proc.stderr + proc.stdout
+    )

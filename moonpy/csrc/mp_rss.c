@@ -1,15 +1,18 @@
-/* mp_rss.c - the RSS hash of a frame, as a NIC's receive-side scaling computes it.
+/* mp_rss.c - receive-side scaling: the RSS hash of a frame, as a NIC computes it, and RSS
+ * set up in ports whose PMD has it.
  *
  * A virtual cable has no NIC to spread frames over RX queues, so its sending end does it
  * (mp_fastpath.c: cable_tx_rss) with this hash and the receiving port's redirection table.
  * Same key and inputs as the hardware: frames hash to the queues they would on a NIC with
  * the default key, and `buf.hash.rss` holds the value a NIC would write. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
-#include <string.h>
-
 #include <rte_thash.h>
 
 #include "mp_rss.h"
@@ -95,4 +98,62 @@ uint32_t mp_rss_hash(const struct rte_mbuf *m, uint64_t types)
             return rte_softrss(tuple, RTE_THASH_V6_L3_LEN, rss_key);
     }
     return 0;
+}
+
+/* ---- RSS in the port (a NIC's, or any PMD with a redirection table) ------------------ */
+
+/* The port's redirection table size, or 0 where its PMD has no RSS to set up. */
+uint16_t mp_port_reta_size(uint16_t port)
+{
+    struct rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(port, &info) != 0 || info.flow_type_rss_offloads == 0)
+        return 0;
+    return info.reta_size;
+}
+
+/* Ask for RSS in the configuration passed to rte_eth_dev_configure: the types the PMD
+ * hashes among `types` (asking for others fails the configuration); returns those. */
+uint64_t mp_eth_conf_rss(uint16_t port, struct rte_eth_conf *conf, uint64_t types)
+{
+    struct rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(port, &info) != 0)
+        return 0;
+    conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf->rx_adv_conf.rss_conf.rss_key = NULL; /* the PMD's default key */
+    conf->rx_adv_conf.rss_conf.rss_hf = types & info.flow_type_rss_offloads;
+    return conf->rx_adv_conf.rss_conf.rss_hf;
+}
+
+/* libmoon's redirection table: entry i -> base + i % nq, all of the port's entries. */
+int mp_port_set_reta(uint16_t port, uint16_t nq, uint16_t base)
+{
+    uint16_t size = mp_port_reta_size(port);
+    if (size == 0 || size % RTE_ETH_RETA_GROUP_SIZE != 0 || nq == 0)
+        return -ENOTSUP;
+    struct rte_eth_rss_reta_entry64 conf[size / RTE_ETH_RETA_GROUP_SIZE];
+    for (uint16_t i = 0; i < size; i++) {
+        conf[i / RTE_ETH_RETA_GROUP_SIZE].mask = UINT64_MAX;
+        conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] =
+            (uint16_t)(base + i % nq);
+    }
+    return rte_eth_dev_rss_reta_update(port, conf, size);
+}
+
+/* The port's redirection table, its first `n` entries into `out`; the entries read or a
+ * negative errno. */
+int mp_port_get_reta(uint16_t port, uint16_t *out, uint16_t n)
+{
+    uint16_t size = mp_port_reta_size(port);
+    if (size == 0 || size % RTE_ETH_RETA_GROUP_SIZE != 0)
+        return -ENOTSUP;
+    struct rte_eth_rss_reta_entry64 conf[size / RTE_ETH_RETA_GROUP_SIZE];
+    for (uint16_t g = 0; g < size / RTE_ETH_RETA_GROUP_SIZE; g++)
+        conf[g].mask = UINT64_MAX;
+    int rc = rte_eth_dev_rss_reta_query(port, conf, size);
+    if (rc != 0)
+        return rc;
+    uint16_t k = n < size ? n : size;
+    for (uint16_t i = 0; i < k; i++)
+        out[i] = conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+    return k;
 }

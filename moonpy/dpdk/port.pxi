@@ -129,10 +129,13 @@ TX_OFFLOAD_CHECKSUMS = (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_C
 
 
 def port_configure(int port, unsigned n_rx, unsigned n_tx, unsigned rx_descs,
-                   unsigned tx_descs, list rx_pools, unsigned long long tx_offloads=0):
+                   unsigned tx_descs, list rx_pools, unsigned long long tx_offloads=0,
+                   uint64_t rss_types=0):
     """Configure ``n_rx``/``n_tx`` queues, set them up and start the port.
 
     ``rx_pools`` holds one Mempool per RX queue (where received frames land).
+    ``rss_types`` (``RTE_ETH_RSS_*``): RSS in the port for those its PMD hashes
+    (``port_reta_size`` > 0; the redirection table: ``port_set_reta``).
 
     Returns the descriptor counts DPDK accepted, ``(rx_descs, tx_descs)``.
     """
@@ -149,6 +152,8 @@ def port_configure(int port, unsigned n_rx, unsigned n_tx, unsigned rx_descs,
     cdef rte_eth_conf conf
     memset(&conf, 0, sizeof(conf))
     conf.txmode.offloads = tx_offloads
+    if rss_types:
+        mp_eth_conf_rss(<uint16_t>port, &conf, rss_types)
     what = f"cannot configure port {port} ({info['driver']})"
     check(rte_eth_dev_configure(<uint16_t>port, n_rx, n_tx, &conf), what)
     cdef uint16_t nrx = rx_descs, ntx = tx_descs
@@ -197,6 +202,28 @@ def port_set_flags(int port, unsigned flags, int peer=-1):
 
 
 RSS_DEFAULT_TYPES = mp_rss_default_types()
+
+
+def port_reta_size(int port) -> int:
+    """Entries of the port's RSS redirection table; 0 where its PMD has no RSS."""
+    _check_port(port)
+    return mp_port_reta_size(<uint16_t>port)
+
+
+def port_set_reta(int port, unsigned nq, unsigned base):
+    """libmoon's redirection table (entry i: queue ``base + i % nq``) in a port with RSS."""
+    _check_port(port)
+    check(mp_port_set_reta(<uint16_t>port, <uint16_t>nq, <uint16_t>base),
+          f"cannot set up the RSS redirection table of port {port}")
+
+
+def port_get_reta(int port) -> list:
+    """The port's RSS redirection table."""
+    _check_port(port)
+    cdef uint16_t out[512]
+    cdef int n = mp_port_get_reta(<uint16_t>port, out, 512)
+    check(n, f"cannot read the RSS redirection table of port {port}")
+    return [out[i] for i in range(n)]
 
 
 def cable_rss(int port, unsigned nq, unsigned base, uint64_t types):

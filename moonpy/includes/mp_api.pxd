@@ -2,6 +2,7 @@
 from libc.stdint cimport uint16_t, uint32_t, uint64_t, int32_t
 from moonpy.includes.rte_mbuf cimport rte_mbuf, rte_mempool
 from moonpy.includes.rte_ring cimport rte_ring
+from moonpy.includes.rte_ethdev cimport rte_eth_conf
 
 cdef extern from "mp_api.h" nogil:
     enum: MP_API_VERSION
@@ -53,6 +54,12 @@ cdef extern from "mp_api.h" nogil:
     void mp_pace_flush() nogil
     enum: MP_PACER_STATS
     void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out)
+
+cdef extern from "mp_rss.h" nogil:
+    uint16_t mp_port_reta_size(uint16_t port)
+    uint64_t mp_eth_conf_rss(uint16_t port, rte_eth_conf *conf, uint64_t types)
+    int mp_port_set_reta(uint16_t port, uint16_t nq, uint16_t base)
+    int mp_port_get_reta(uint16_t port, uint16_t *out, uint16_t n)
 
 cdef extern from "mp_reclaim.h" nogil:
     int mp_mempool_reclaim(rte_mempool *mp)
