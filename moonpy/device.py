@@ -258,7 +258,8 @@ def config(
     returns the device). ``mempools``: one per RX queue, where received frames land.
     ``rss_queues`` > 1: received frames spread over RX queues ``rss_base_queue`` on by
     their RSS hash of ``rss_types`` (``RSS_*`` above ORed; default: IPv4 and IPv6 with
-    TCP/UDP ports), in software on a cable's receiving end.
+    TCP/UDP ports): in the port where its driver has RSS (a NIC), in software on a
+    cable's receiving end.
     """
     for key in unsupported:
         if key not in ("speed", "drop_enable", "strip_vlan", "disable_offloads"):

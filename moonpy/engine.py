@@ -44,7 +44,7 @@ class Port:
     driver: str = ""
     mac_override: bytes | None = None  # for PMDs that cannot change their MAC (net_ring)
     configured_at: float = 0.0  # time.monotonic() when the port started (counters from 0)
-    rss_types: int | None = None  # RSS hash types named at configuration (None: default)
+    rss_types: int = 0  # RTE_ETH_RSS_* types its RSS hashes (set at configuration)
     hw_rss: bool = False  # configured with RSS in the port itself (its PMD has a RETA)
 
     def describe(self) -> str:
@@ -230,7 +230,8 @@ class Engine:
         A port configured before keeps its first configuration (as in MoonGen).
         ``rss_queues`` > 1 spreads received frames over RX queues ``rss_base`` ... by their
         RSS hash of ``rss_types`` (``RTE_ETH_RSS_*``; default: IPv4/IPv6 with TCP/UDP
-        ports), in software on a cable's receiving end.
+        ports): in the port where its driver has RSS (a NIC), in software on a cable's
+        receiving end.
         """
         with self._lock:
             port = self.port(pid)
@@ -269,6 +270,7 @@ class Engine:
             if port.kind == "pci" and capa == _dpdk.TX_OFFLOAD_CHECKSUMS:
                 offloads = capa
             # RSS in the port itself where its PMD has it (a NIC); a cable does it in software
+            port.rss_types = _dpdk.RSS_DEFAULT_TYPES if rss_types is None else rss_types
             port.hw_rss = (
                 rss_queues > 1 and port.kind != "cable" and _dpdk.port_reta_size(port.dpdk_id) > 0
             )
@@ -280,9 +282,7 @@ class Engine:
                 tx_descs,
                 pools,
                 offloads,
-                rss_types=(_dpdk.RSS_DEFAULT_TYPES if rss_types is None else rss_types)
-                if port.hw_rss
-                else 0,
+                rss_types=port.rss_types if port.hw_rss else 0,
             )
             port.sw_checksums = offloads == 0 and port.kind not in _SINK_KINDS
             # mp_api.h: 0x4 configured, 0x2 checksums in software, 0x8 the driver's
@@ -298,9 +298,8 @@ class Engine:
                 peer = self.ports[port.peer]
                 if not peer.configured:
                     _dpdk.port_set_flags(peer.dpdk_id, 0x1, port.dpdk_id)
-            port.rss_types = rss_types
             if rss_queues > 1:
-                self._set_rss(port, rss_queues, rss_base, rss_types)
+                self._set_rss(port, rss_queues, rss_base)
             _dpdk.port_set_promisc(port.dpdk_id, True)
             port.rx_queues, port.tx_queues = rx_queues, tx_queues
             port.rx_pools = pools
@@ -316,11 +315,11 @@ class Engine:
             raise ConfigError(f"port {pid} is not configured; call device.config first")
         _check_rss(pid, nq, base, port.rx_queues)
         if nq > 1:
-            self._set_rss(port, nq, base, port.rss_types)
+            self._set_rss(port, nq, base)
         elif port.kind == "cable":
             _dpdk.cable_rss(port.dpdk_id, 0, 0, 0)
 
-    def _set_rss(self, port: Port, nq: int, base: int, types: int | None) -> None:
+    def _set_rss(self, port: Port, nq: int, base: int) -> None:
         cable = port.kind == "cable" and port.peer is not None
         if not (cable or port.hw_rss):
             log_warn(
@@ -339,9 +338,7 @@ class Engine:
                 f"queues ({nq}) is not a power of two."
             )
         if cable:
-            _dpdk.cable_rss(
-                port.dpdk_id, nq, base, _dpdk.RSS_DEFAULT_TYPES if types is None else types
-            )
+            _dpdk.cable_rss(port.dpdk_id, nq, base, port.rss_types)
         else:
             _dpdk.port_set_reta(port.dpdk_id, nq, base)
 
