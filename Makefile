@@ -5,7 +5,9 @@
 
 PY ?= python3
 PIP ?= $(PY) -m pip
-APT_PACKAGES = libdpdk-dev pkg-config dpdk dpdk-dev iproute2 libpcap-dev
+# the tests' tools too: tcpdump is the oracle of the pf filters, `script` (bsdutils) gives
+# the dashboard test a pseudo-terminal; under CI=true a test missing its tool fails
+APT_PACKAGES = libdpdk-dev pkg-config dpdk dpdk-dev iproute2 libpcap-dev tcpdump bsdutils
 BUILD_INPUTS = setup.py setup.cfg pyproject.toml $(wildcard moonpy/*.pyx moonpy/dpdk/*.pxi \
 	moonpy/includes/*.pxd moonpy/csrc/*.c moonpy/csrc/*.h)
 RUN_ARGS ?= lua_scripts/udp-load.lua 0 1 --time 10
