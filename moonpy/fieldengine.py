@@ -23,13 +23,12 @@ from __future__ import annotations
 import random as _random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from moonpy.proto import Field, IPv6Field, Layout, decode, template_bytes
 
 if TYPE_CHECKING:
     from moonpy import _dpdk
-    from moonpy.device import TxQueue
     from moonpy.memory import BufArray, Mempool
 
 # op kinds and flags (mp_fieldengine.h); kept here so compile() needs no DPDK
@@ -407,6 +406,16 @@ def _compile(stream: Stream) -> Program:
 
 
 # ---- running -------------------------------------------------------------------------
+
+
+class TxQueue(Protocol):
+    """What the send loop needs of a queue (moonpy.device.TxQueue has it): a protocol,
+    so the field engine sits below the device API that calls it."""
+
+    qid: int
+
+    @property
+    def _dpdk_port(self) -> int: ...
 
 
 def send_stream(
