@@ -59,9 +59,22 @@ compat: .build-stamp
 	@test -n "$(MOONGEN)" -a -n "$(LIBMOON)" || { echo "usage: make compat MOONGEN=path LIBMOON=path"; exit 2; }
 	$(PY) -m moonpy.compat --moongen $(MOONGEN) --libmoon $(LIBMOON)
 
-lint:
+# the linters (apt: luacheck; pip: ruff, mypy, cython-lint; mypy reads the installed
+# dependencies' types, hence the build), then every check; the same
+# checks run from .pre-commit-config.yaml
+LINT_PIP = ruff mypy cython-lint
+.lint-stamp: .build-stamp
+	@dpkg -s lua-check >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua-check; }
+	$(PIP) install -q $(LINT_PIP)
+	@touch $@
+
+lint: .lint-stamp
 	ruff check moonpy tests
 	ruff format --check moonpy tests
+	$(PY) -m mypy
+	cython-lint moonpy/*.pyx moonpy/dpdk/*.pxi
+	luacheck moonpy/lua
 
 clean:
-	rm -rf build *.egg-info moonpy/_dpdk.c moonpy/*.so .build-stamp .deps-stamp
+	rm -rf build *.egg-info moonpy/_dpdk.c moonpy/*.so .build-stamp .deps-stamp .lint-stamp

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 # scripts call stats.log_info(...) (the examples do): the log lines live in moonpy.log
 from moonpy.log import code, log_error, log_info, log_warn, lua_number  # noqa: F401
@@ -231,7 +231,7 @@ class Counter:
 
 
 def _device_of(dev: Device | TxQueue | RxQueue) -> Device:
-    return getattr(dev, "dev", dev)  # type: ignore[return-value]
+    return cast("Device", getattr(dev, "dev", dev))
 
 
 class _DevCounter(Counter):

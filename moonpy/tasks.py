@@ -104,7 +104,7 @@ class TaskManager(TaskRegistry[Task]):
             raise TaskError(f"start_task: the first argument must be a function, got {fn!r}")
         with self._lock:
             chosen = self.pick_core(shared, core)
-            label = name or getattr(fn, "__name__", "task")
+            label = name or str(getattr(fn, "__name__", "task"))
             task = self.register(lambda id: Task(id, label, chosen, shared, fn, args, manager=self))
         task.thread = threading.Thread(
             target=self._run, args=(task,), name=f"task-{task.name}", daemon=True

@@ -48,6 +48,8 @@ class Host(SyncHost):
 
     Inter-task primitives (pipes, namespaces, locks, barriers) live in SyncHost."""
 
+    run: LuaRun
+
     def __init__(self, run: LuaRun) -> None:
         self.run = run
         self.engine = run.engine
