@@ -1,4 +1,4 @@
-"""Timestamps, latency and rate control on a virtual cable (issue 6).
+"""Timestamps, latency and rate control on a virtual cable.
 
 Tolerances are chosen for a noisy 2-core machine: averages over many frames, never an
 absolute speed; a software timestamp's tail may be long (preemption), its sign and order
