@@ -23,6 +23,7 @@ from moonpy import _dpdk
 from moonpy.config import Config, load_file, parse_port_option
 from moonpy.engine import Engine
 from moonpy.errors import ConfigError, MoonpyError
+from moonpy.report import report_leaks
 
 COMMANDS = ("ports", "bench", "replay", "dump", "simple")
 
@@ -216,25 +217,6 @@ def run_script(opts: argparse.Namespace, cfg: Config) -> int:
         os._exit(code or 1)
     leaks = engine.shutdown(reclaim=bool(run.errors))
     return report_leaks(leaks, code, engine.reclaimed)
-
-
-def report_leaks(leaks: list[str], code: int, reclaimed: dict[str, int] | None = None) -> int:
-    """Warn about mbufs that did not come back; with MOONPY_CHECK_LEAKS=1 (the test suite
-    sets it) a run that would have succeeded fails with exit code 70 instead. ``reclaimed``
-    (pool name: buffers) is what tasks that died on an error held, put back at the end."""
-    got = {name: n for name, n in (reclaimed or {}).items() if n}
-    if got:
-        where = ", ".join(f"{name}: {n}" for name, n in got.items())
-        print(
-            f"[INFO]  {sum(got.values())} buffers held by the failed run's tasks were "
-            f"returned to their pools ({where})",
-            file=sys.stderr,
-        )
-    for leak in leaks:
-        print(f"[WARN]  buffers not returned to their pool: {leak}", file=sys.stderr)
-    if leaks and code == 0 and os.environ.get("MOONPY_CHECK_LEAKS") == "1":
-        return 70
-    return code
 
 
 def _early_signal(signo: int, frame: object) -> None:

@@ -182,7 +182,7 @@ def parse_port_option(text: str) -> PortSpec:
             data[key] = value.lower() in ("1", "true", "yes", "on")
         else:
             data[key] = value
-    valid = set(PORT_KINDS.get(data["kind"], ())) | {"mac"}  # type: ignore[arg-type]
+    valid = set(PORT_KINDS.get(str(data["kind"]), ())) | {"mac"}
     for key in data:
         if key != "kind" and data["kind"] in PORT_KINDS and key not in valid:
             raise ConfigError(

@@ -19,7 +19,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from moonpy import _dpdk, memory, stats, tasks
+from moonpy import _dpdk, log, memory, tasks
 from moonpy.config import Config
 from moonpy.engine import Engine
 
@@ -79,7 +79,7 @@ def parse_arguments(module: ModuleType, path: str, words: list[str]) -> tuple[li
 
 
 def _report(exc: BaseException, task: str = "master", script: str = "") -> None:
-    text = tasks.format_error(exc, task, stats.COLOR)
+    text = tasks.format_error(exc, task, log.COLOR)
     if script and not tasks.where(exc):
         head, _, rest = text.partition("\n")
         text = f"{head}\n{script}: {rest}"
@@ -94,7 +94,7 @@ def _exit_code(e: SystemExit) -> int:
 
 def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     """Run ``opts.target`` with script arguments ``opts.args``; returns the exit code."""
-    stats.set_color(not opts.no_color)
+    log.set_color(not opts.no_color)
     path = opts.target
     try:
         module = load_script(path)
@@ -156,7 +156,7 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
         os._exit(code or 1)
     memory.free_all_arrays()
     tasks.install(None)
-    from moonpy.cli import report_leaks
+    from moonpy.report import report_leaks
 
     leaks = engine.shutdown(reclaim=bool(failed or manager.failures()))
     return report_leaks(leaks, code, engine.reclaimed)

@@ -18,11 +18,11 @@ import time
 
 from moonpy import _dpdk
 from moonpy.bpf import compile_filter
-from moonpy.cli import report_leaks
 from moonpy.config import Config
 from moonpy.engine import Engine
 from moonpy.errors import ConfigError
 from moonpy.pcapfile import PcapWriter, read_pcap
+from moonpy.report import report_leaks
 
 
 def replay_parser() -> argparse.ArgumentParser:

@@ -24,7 +24,7 @@ from scapy.layers.vxlan import VXLAN as SVXLAN
 from scapy.utils import rdpcap
 
 from moonpy import fieldengine as fe
-from moonpy import histogram, proto, stats
+from moonpy import histogram, log, proto, stats
 from moonpy.proto import Stack
 
 PY = ROOT / "tests" / "py"
@@ -547,7 +547,7 @@ def test_signal_stops_the_field_engine_cleanly(sig, code):
 def test_counters_print_moongens_plain_and_csv_lines(monkeypatch):
     clock = iter([100.0, 101.5, 103.0, 104.5, 106.0])
     monkeypatch.setattr(stats, "get_time", lambda: next(clock))
-    monkeypatch.setattr(stats, "COLOR", True)
+    monkeypatch.setattr(log, "COLOR", True)
     out = io.StringIO()
     ctr = stats.ManualTxCounter("[Port 42]", "plain", out)
     ctr.update(0, 0)
@@ -562,7 +562,7 @@ def test_counters_print_moongens_plain_and_csv_lines(monkeypatch):
         "(672 Mbit/s with framing), total 4500000 packets with 288000000 bytes (incl. CRC)"
     )
     short = io.StringIO()
-    monkeypatch.setattr(stats, "COLOR", False)
+    monkeypatch.setattr(log, "COLOR", False)
     monkeypatch.setattr(stats, "get_time", iter([1.0, 1.1]).__next__)
     c2 = stats.ManualRxCounter("r", "plain", short)
     c2.update_with_size(100, 60)

@@ -10,7 +10,6 @@ local host = api.host
 local mod = {}
 
 local hz = api.tsc_hz
-local C = api.C
 local rdtsc, cRunning = api.rdtsc, api.running
 
 mod.config = {

@@ -83,11 +83,8 @@ local function errnoText()
 	return ffi.string(C.moonpy_pcap_strerror(ffi.errno()))
 end
 
-local INITIAL_FILE_SIZE = 512 * 1024 * 1024
-
 --- Kept for compatibility: the writer grows as needed, no size is preallocated.
-function mod:setInitialFilesize(newSizeInBytes) -- luacheck: ignore self
-	INITIAL_FILE_SIZE = newSizeInBytes
+function mod:setInitialFilesize(newSizeInBytes) -- luacheck: ignore self newSizeInBytes
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -118,7 +115,7 @@ function mod:newWriter(filename, startTime) -- luacheck: ignore self
 	hdr.sigfigs = 0
 	hdr.snaplen = MAX_RECORD
 	hdr.network = 1
-	local self = setmetatable({
+	local self = setmetatable({ -- luacheck: ignore 412 (the writer, not the module)
 		file = f, buffer = buffer, filename = filename, startTime = startTime,
 		offset = 0, rec = ffi.new("pcaprec_hdr_t"),
 	}, writer)

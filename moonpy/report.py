@@ -1,0 +1,30 @@
+"""The end of a run's report: buffers that did not come back to their pools, and the exit
+code that follows. Shared by every front end (Lua scripts, Python scripts, replay), so it
+sits below all of them."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from moonpy.log import log_info, log_warn
+
+
+def report_leaks(leaks: list[str], code: int, reclaimed: dict[str, int] | None = None) -> int:
+    """Warn about mbufs that did not come back; with MOONPY_CHECK_LEAKS=1 (the test suite
+    sets it) a run that would have succeeded fails with exit code 70 instead. ``reclaimed``
+    (pool name: buffers) is what tasks that died on an error held, put back at the end."""
+    got = {name: n for name, n in (reclaimed or {}).items() if n}
+    if got:
+        where = ", ".join(f"{name}: {n}" for name, n in got.items())
+        log_info(
+            f"{sum(got.values())} buffers held by the failed run's tasks were "
+            f"returned to their pools ({where})",
+            file=sys.stderr,
+            color=False,
+        )
+    for leak in leaks:
+        log_warn(f"buffers not returned to their pool: {leak}", file=sys.stderr, color=False)
+    if leaks and code == 0 and os.environ.get("MOONPY_CHECK_LEAKS") == "1":
+        return 70
+    return code
