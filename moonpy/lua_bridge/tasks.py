@@ -109,4 +109,6 @@ class TaskManager(TaskRegistry[Task]):
 
 
 def eprint(*parts: str) -> None:
-    print(*parts, file=sys.stderr, flush=True)
+    # one write: a whole line (task threads print at the same time)
+    sys.stderr.write(" ".join(parts) + "\n")
+    sys.stderr.flush()

@@ -10,6 +10,26 @@ require("moonpy.random").install()
 -- whole lines reach a pipe (the dashboard, a test) as soon as they are printed
 io.stdout:setvbuf("line")
 
+-- One write per line: LuaJIT's print writes each argument, tab and the newline with
+-- separate stdio calls, so lines printed by several task threads at once (all VMs share
+-- the process's stdout) could interleave mid-line. The whole line goes in one fwrite,
+-- which holds the stream's lock; scripts' users parse these lines with their tools.
+do
+    -- like Lua's print, call the global tostring (a script may replace it)
+    local G, stdout, select, concat = _G, io.stdout, select, table.concat
+    rawset(_G, "print", function(...)
+        local n = select("#", ...)
+        if n == 1 then
+            stdout:write(G.tostring((...)) .. "\n")
+            return
+        end
+        local parts = { ... }
+        local tostr = G.tostring
+        for i = 1, n do parts[i] = tostr(parts[i]) end
+        stdout:write(concat(parts, "\t", 1, n) .. "\n")
+    end)
+end
+
 -- a script's os.exit must not kill the process under DPDK: end the run instead
 local host = MOONPY_HOST
 os.exit = function(code)
