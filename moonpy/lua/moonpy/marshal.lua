@@ -159,6 +159,29 @@ function marshal.packList(args, first, last, what, anchor)
     return out, n
 end
 
+-- a descriptor as a Lua literal, for the code a __serialize hook returns
+local function literal(v)
+    local t = type(v)
+    if t == "string" then return ("%q"):format(v)
+    elseif t == "number" then return ("%.17g"):format(v)
+    elseif t == "boolean" or t == "nil" then return tostring(v)
+    elseif t == "table" then
+        local parts = {}
+        for k, x in pairs(v) do
+            parts[#parts + 1] = ("[%s]=%s"):format(literal(k), literal(x))
+        end
+        return "{" .. table.concat(parts, ",") .. "}"
+    end
+    error("moonpy.marshal: cannot write a " .. t .. " as a literal")
+end
+
+-- libmoon's `__serialize` for objects that pack themselves (`__moonpy_pack`): code that
+-- rebuilds the same object in another VM, as libmoon's pipes, devices and queues have.
+function marshal.serializer(obj)
+    local desc = getmetatable(obj).__moonpy_pack(obj)
+    return "return require('moonpy.marshal').unpackOne(" .. literal(desc) .. ")", true
+end
+
 local function parseInt64(s, signed)
     local neg = s:sub(1, 1) == "-"
     if neg then s = s:sub(2) end
