@@ -56,6 +56,7 @@ class LuaRun:
         self.live_histograms: dict[str, tuple] = {}
         self.task_queues: dict[int, set[tuple[int, int, str]]] = {}  # task id -> queues
         self.stuck: list[Task] = []
+        self._kept_vms: list[LuaVM] = []
         self.tasks = TaskManager(
             engine.cores,
             engine.config.shared_cores,
@@ -95,7 +96,11 @@ class LuaRun:
         )
         vm.load_script()
         descs = vm.table([to_descriptor(v) for v in task.args.values])
-        packed, n = vm.call("task", task.name, descs, len(task.args.values))
+        packed, n, by_address = vm.call("task", task.name, descs, len(task.args.values))
+        if by_address:
+            # cdata of this VM crossed by address (its results, or what it passed on to
+            # tasks it started): keep the VM, so that memory stays valid for the receivers
+            self._kept_vms.append(vm)
         return pack_message(packed, int(n))
 
     def _task_failed(self, task: Task, err: ScriptError) -> None:

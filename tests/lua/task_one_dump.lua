@@ -17,8 +17,12 @@ function master()
     local arr = ffi.new("uint8_t[4]", 1, 2, 3, 4)
     local ptr = ffi.cast("uint8_t *", arr)
     local t = mg.startTask("check", args, shared, print, args.s, ptr, { [shared] = "key" })
-    local r1, r2 = t:wait()
+    local r1, r2, rs = t:wait()
     assert(r1 == r2 and r1.me == r1, "results: shared table and cycle")
+    collectgarbage()
+    -- a struct the task made arrives as a pointer into the task's memory, still valid
+    assert(ffi.istype("struct one_dump_test *", rs) and rs.a == 77 and rs.b == 0.5,
+        "result cdata " .. tostring(rs))
     -- the task wrote through the pointers into the master's memory
     assert(args.s.a == 6 and arr[0] == 11 and args.ip.uint8[15] == 2, "writes through pointers")
     print("ONE DUMP OK")
@@ -42,5 +46,5 @@ function check(args, shared, fn, s, ptr, keyed)
     assert(args.list[1].count == 2, "one table: a change shows through every path")
     local r = { 1 }
     r.me = r
-    return r, r
+    return r, r, ffi.new("struct one_dump_test", 77, 0.5)
 end

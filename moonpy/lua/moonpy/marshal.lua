@@ -11,6 +11,9 @@ local ffi = require "ffi"
 
 local marshal = {}
 
+-- set once cdata of this VM crossed by address: the VM must then outlive the receiver
+marshal.crossedByAddress = false
+
 -- pointer ctypes that may cross by address (registered by their modules)
 local pointerTypes = {}
 
@@ -64,6 +67,7 @@ local function packCdata(v, where, anchor)
         anchoredN = anchoredN + 1
         anchored[anchoredN] = v
     end
+    marshal.crossedByAddress = true
     return { k = "ptr", ctype = ctype, addr = tonumber(addr) }
 end
 
