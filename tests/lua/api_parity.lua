@@ -50,6 +50,12 @@ local function objects(dir)
         ip6Header = buf:getUdp6Packet().ip6, ip6Addr = buf:getUdp6Packet().ip6.src,
         udpHeader = buf:getUdpPacket().udp, tcpHeader = buf:getTcpPacket().tcp,
         arpHeader = buf:getArpPacket().arp, icmpHeader = buf:getIcmpPacket().icmp,
+        ptpHeader = buf:getPtpPacket().ptp, vxlanHeader = buf:getVxlanPacket().vxlan,
+        espHeader = buf:getEsp4Packet().esp, ahHeader = buf:getAH4Packet().ah,
+        greHeader = buf:getGre4Packet().gre, dnsHeader = buf:getDns4Packet().dns,
+        lacpHeader = buf:getLacpPacket().lacp, ipfixHeader = buf:getIpfixPacket().ipfix,
+        sflowHeader = buf:getSFlowPacket().sflow,
+        etherQinQHeader = buf:getEthQinQPacket().eth,
     }
     local path = dir .. "/parity.pcap"
     o.pcapWriter = pcap:newWriter(path)

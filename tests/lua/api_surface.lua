@@ -194,6 +194,69 @@ return {
         "getCode", "getCodeString", "getMessageBody", "getMessageBodyString", "getString",
         "getType", "getTypeString", "setChecksum", "setCode", "setMessageBody", "setType",
     },
+    -- the other protocols of libmoon's lua/proto/
+    ptpHeader = {
+        "__index", "fill", "get", "getControl", "getControlString", "getCorrection",
+        "getCorrectionString", "getDomain", "getDomainString", "getFlags", "getFlagsString",
+        "getLength", "getLengthString", "getLogMessageInterval", "getLogMessageIntervalString",
+        "getMessageType", "getMessageTypeString", "getNodePort", "getNodePortString", "getOui",
+        "getOuiString", "getReserved", "getReserved2", "getReserved2String",
+        "getReservedString", "getSequenceID", "getSequenceIDString", "getString", "getUuid",
+        "getUuidString", "getVersion", "getVersionString", "setControl", "setCorrection",
+        "setDefaultNamedArgs", "setDomain", "setFlags", "setLength", "setLogMessageInterval",
+        "setMessageType", "setNodePort", "setOui", "setReserved", "setReserved2",
+        "setSequenceID", "setUuid", "setVersion",
+    },
+    vxlanHeader = {
+        "__index", "fill", "get", "getFlags", "getFlagsString", "getReserved", "getReserved2",
+        "getReserved2String", "getReservedString", "getString", "getVNI", "getVNIString",
+        "resolveNextHeader", "setFlags", "setReserved", "setReserved2", "setVNI",
+    },
+    espHeader = {
+        "__index", "fill", "get", "getIV", "getIVString", "getSPI", "getSPIString", "getSQN",
+        "getSQNString", "getString", "setIV", "setSPI", "setSQN",
+    },
+    ahHeader = {
+        "__index", "fill", "get", "getICV", "getICVString", "getIV", "getIVString", "getLength",
+        "getLengthString", "getNextHeader", "getNextHeaderString", "getSPI", "getSPIString",
+        "getSQN", "getSQNString", "getString", "resolveNextHeader", "setICV", "setIV",
+        "setLength", "setNextHeader", "setSPI", "setSQN",
+    },
+    greHeader = {
+        "__index", "fill", "get", "getFlagsAndVersion", "getProtoType", "getString",
+        "resolveNextHeader", "setDefaultNamedArgs", "setFlagsAndVersion", "setProtoType",
+    },
+    dnsHeader = {
+        "__index", "fill", "get", "getAA", "getAAString", "getANCount", "getANCountString",
+        "getARCount", "getARCountString", "getId", "getIdString", "getMessageContent",
+        "getMessageContentString", "getNSCount", "getNSCountString", "getOPCode",
+        "getOPCodeString", "getQDCount", "getQDCountString", "getQR", "getQRString", "getRA",
+        "getRAString", "getRCode", "getRCodeString", "getRD", "getRDString", "getString",
+        "getTC", "getTCString", "setAA", "setANCount", "setARCount", "setId",
+        "setMessageContent", "setNSCount", "setOPCode", "setQDCount", "setQR", "setRA",
+        "setRCode", "setRD", "setTC", "unsetAA", "unsetQR", "unsetRA", "unsetRD", "unsetTC",
+    },
+    lacpHeader = {
+        "__index", "fill", "get", "getString", "validate",
+    },
+    ipfixHeader = {
+        "__index", "fill", "get", "getExportTime", "getExportTimeString", "getLength",
+        "getLengthString", "getObservationDomain", "getObservationDomainString", "getSeq",
+        "getSeqString", "getString", "getVersion", "getVersionString", "setDefaultNamedArgs",
+        "setExportTime", "setLength", "setObservationDomain", "setSeq", "setVersion",
+    },
+    sflowHeader = {
+        "__index", "fill", "get", "getAgentIp", "getAgentIpString", "getNumSamples", "getSeq",
+        "getString", "getSubAgentId", "getUptime", "getVersion", "iterateSamples", "setAgentIp",
+        "setNumSamples", "setSeq", "setSubAgentId", "setUptime", "setVersion",
+    },
+    etherQinQHeader = {
+        "__index", "fill", "get", "getDst", "getDstString", "getInnerVlanTag", "getOuterVlanId",
+        "getOuterVlanTag", "getSrc", "getSrcString", "getString", "getSubType", "getType",
+        "getTypeString", "resolveNextHeader", "setDefaultNamedArgs", "setDst", "setDstString",
+        "setInnerVlanTag", "setOuterVlanId", "setOuterVlanTag", "setSrc", "setSrcString",
+        "setType",
+    },
     -- What calls return in libmoon (the Lua types of the results, in order), where a
     -- script goes on with the value: { method, arguments..., returns = "type,type" }.
     returns = {
