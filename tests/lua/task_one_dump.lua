@@ -16,7 +16,8 @@ function master()
     args.s = ffi.new("struct one_dump_test", 5, 2.5)
     local arr = ffi.new("uint8_t[4]", 1, 2, 3, 4)
     local ptr = ffi.cast("uint8_t *", arr)
-    local t = mg.startTask("check", args, shared, print, args.s, ptr, { [shared] = "key" })
+    local named = setmetatable({ x = 1 }, { __tostring = function() return "named object" end })
+    local t = mg.startTask("check", args, shared, print, args.s, ptr, { [shared] = "key" }, named)
     local r1, r2, rs = t:wait()
     assert(r1 == r2 and r1.me == r1, "results: shared table and cycle")
     collectgarbage()
@@ -28,7 +29,9 @@ function master()
     print("ONE DUMP OK")
 end
 
-function check(args, shared, fn, s, ptr, keyed)
+function check(args, shared, fn, s, ptr, keyed, named)
+    -- as libmoon's serializer: an object with __tostring (and no __serialize) is its text
+    assert(named == "named object", tostring(named))
     assert(args.shared == shared and args.list[1] == shared and args.list[2] == shared,
         "shared table arrives as one table")
     assert(args.self == args, "cycle survives")

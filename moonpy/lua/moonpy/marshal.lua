@@ -103,6 +103,9 @@ local function pack(v, where, seen, anchor)
             if val ~= v then
                 return pack(val, where, seen, anchor)
             end
+        elseif type(mt) == "table" and mt.__tostring then
+            -- libmoon's serializer sends such an object as its tostring text
+            return { k = "str", v = tostring(v) }
         end
         seen.n = seen.n + 1
         id = seen.n
