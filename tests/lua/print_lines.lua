@@ -24,7 +24,7 @@ function printer(id)
         else
             log:info("LINE %d %d %s END", id, i, pad)
         end
-        if i % 100 == 0 then
+        if i % 10 == 0 then
             io.stderr:write(("ERRLINE %d %d %s END\n"):format(id, i, pad))
         end
     end
