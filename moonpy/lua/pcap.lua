@@ -164,6 +164,13 @@ function writer:flush()
 	end
 end
 
+--- libmoon grows its memory-mapped file with resize(size) when it is full; moonpy's
+--- writer writes through stdio, so the file grows as frames are written. A script's own
+--- call flushes what was written so far (the file then holds every frame written).
+function writer:resize(size) -- luacheck: ignore size
+	self:flush()
+end
+
 --- Flush and close the file.
 function writer:close()
 	local f = self.file

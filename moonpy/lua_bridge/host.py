@@ -68,6 +68,18 @@ class Host(SyncHost):
         mac = ":".join(f"{b:02x}" for b in self.engine.mac(p.id))
         return p.kind, p.dpdk_id, p.configured, p.rx_queues, p.tx_queues, mac, p.driver
 
+    def device_dev_info(self, port: Any) -> tuple:
+        """(driver, max rx queues, max tx queues, rx and tx offload capabilities)."""
+        p = self.engine.port(_int(port))
+        info = _dpdk.port_info(p.dpdk_id)
+        return (
+            info["driver"],
+            info["max_rx_queues"],
+            info["max_tx_queues"],
+            info["rx_offload_capa"],
+            info["tx_offload_capa"],
+        )
+
     def configure_device(
         self,
         port: Any,

@@ -127,7 +127,7 @@ local function emit(level, fmt, ...)
 	if level == "debug" then
 		return
 	end
-	io.stderr:write(format("[%s] ", level:upper()), format(fmt, ...), "\n")
+	io.stderr:write(format("[%s] ", level:upper()) .. format(fmt, ...) .. "\n") -- one write: a whole line
 end
 
 function mod.warn(fmt, ...)
