@@ -22,6 +22,7 @@ from typing import Any
 from moonpy import _dpdk, log, memory, tasks
 from moonpy.config import Config
 from moonpy.engine import Engine
+from moonpy.report import failed_tasks_line, report_leaks
 
 MODULE_NAME = "moonpy_script"
 
@@ -139,10 +140,13 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
             file=sys.stderr,
             flush=True,
         )
+    dead = manager.failures()
+    if dead:
+        print(failed_tasks_line([t.name for t in dead]), file=sys.stderr, flush=True)
     sig = _dpdk.signal_received()
     if sig:
         code = 128 + sig
-    elif failed or stuck or manager.failures():
+    elif failed or stuck or dead:
         code = 1
     elif exit_request is not None:
         code = exit_request
@@ -156,7 +160,6 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
         os._exit(code or 1)
     memory.free_all_arrays()
     tasks.install(None)
-    from moonpy.report import report_leaks
 
-    leaks = engine.shutdown(reclaim=bool(failed or manager.failures()))
+    leaks = engine.shutdown(reclaim=bool(failed or dead))
     return report_leaks(leaks, code, engine.reclaimed)

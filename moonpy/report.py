@@ -28,3 +28,14 @@ def report_leaks(leaks: list[str], code: int, reclaimed: dict[str, int] | None =
     if leaks and code == 0 and os.environ.get("MOONPY_CHECK_LEAKS") == "1":
         return 70
     return code
+
+
+def failed_tasks_line(names: list[str]) -> str:
+    """The run's closing line when tasks died on an error: the run went on past them (as
+    in libmoon), so the end, where the exit status is read, says which ones failed."""
+    unique = sorted(set(names))
+    n = len(names)
+    return (
+        f"[ERROR] {n} task{'s' if n > 1 else ''} failed ({', '.join(unique)}; "
+        "errors above); exit status 1"
+    )

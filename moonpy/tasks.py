@@ -120,11 +120,10 @@ class TaskManager(TaskRegistry[Task]):
             task.exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
             _dpdk.stop()
         except BaseException as e:
+            # as in libmoon: report it at once, give the task an empty result and let
+            # the other tasks and the master go on; the exit status says it failed
             task.error = e
-            try:
-                self.on_failure(task, e)
-            finally:
-                _dpdk.stop()
+            self.on_failure(task, e)
         finally:
             task.done.set()
 

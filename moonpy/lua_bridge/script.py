@@ -13,6 +13,7 @@ from moonpy.errors import ScriptError
 from moonpy.lua_bridge.host import Host
 from moonpy.lua_bridge.tasks import Task, TaskManager
 from moonpy.lua_bridge.vm import LuaVM, ScriptExit
+from moonpy.report import failed_tasks_line
 from moonpy.serialize import Message, pack_message, to_descriptor
 
 RED, RESET = "\033[0;31m", "\033[0m"
@@ -172,11 +173,7 @@ class LuaRun:
         if failed:
             # the run went on past them (as in MoonGen): say once at the end, where the
             # exit status is read, which tasks failed
-            names = ", ".join(sorted({str(e.task) for e in failed}))
-            write_lines(
-                f"[ERROR] {len(failed)} task{'s' if len(failed) > 1 else ''} failed ({names}; "
-                "errors above); exit status 1"
-            )
+            write_lines(failed_tasks_line([str(e.task) for e in failed]))
         sig = _dpdk.signal_received()
         if sig:
             return 128 + sig
