@@ -12,7 +12,7 @@ BUILD_INPUTS = setup.py setup.cfg pyproject.toml $(wildcard moonpy/*.pyx moonpy/
 	moonpy/includes/*.pxd moonpy/csrc/*.c moonpy/csrc/*.h)
 RUN_ARGS ?= lua_scripts/udp-load.lua 0 1 --time 10
 
-.PHONY: deps build run test test-lua test-dpdk lint bench compat fuzz clean
+.PHONY: deps build run test test-lua test-dpdk lint bench compat compat-wild fuzz clean
 
 # system packages (idempotent: only when something is missing)
 .deps-stamp:
@@ -58,6 +58,12 @@ fuzz: .build-stamp
 compat: .build-stamp
 	@test -n "$(MOONGEN)" -a -n "$(LIBMOON)" || { echo "usage: make compat MOONGEN=path LIBMOON=path"; exit 2; }
 	$(PY) -m moonpy.compat --moongen $(MOONGEN) --libmoon $(LIBMOON)
+
+# third-party scripts (moonpy/compat_wild.py) from checkouts under WILD/OWNER/NAME;
+# MOONGEN (optional) is a MoonGen checkout for scripts that load its rfc2544 utils
+compat-wild: .build-stamp
+	@test -n "$(WILD)" || { echo "usage: make compat-wild WILD=path [MOONGEN=path]"; exit 2; }
+	$(PY) -m moonpy.compat --wild $(WILD) $(if $(MOONGEN),--moongen $(MOONGEN))
 
 # the linters (apt: luacheck; pip: ruff, mypy, cython-lint; mypy reads the installed
 # dependencies' types, hence the build), then every check; the same

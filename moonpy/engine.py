@@ -298,6 +298,8 @@ class Engine:
                 peer = self.ports[port.peer]
                 if not peer.configured:
                     _dpdk.port_set_flags(peer.dpdk_id, 0x1, port.dpdk_id)
+            if port.kind == "cable":
+                _dpdk.cable_queues(port.dpdk_id, rx_queues, tx_queues)
             if rss_queues > 1:
                 self._set_rss(port, rss_queues, rss_base)
             _dpdk.port_set_promisc(port.dpdk_id, True)

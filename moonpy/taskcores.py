@@ -10,14 +10,12 @@ that core's time.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from moonpy import _dpdk
-from moonpy.errors import TaskError
 
 
 class TaskLike(Protocol):
@@ -69,12 +67,20 @@ class TaskRegistry(Generic[T]):
             return self.master_core
         running = self._running()
         if core is not None:
-            if any(t.core == core and not t.shared for t in running):
-                raise TaskError(f"requested core {core} is already in use")
-            usable = os.sched_getaffinity(0) | {self.master_core}
-            if core not in usable:
-                raise TaskError(f"core {core} is not available; usable cores: {sorted(usable)}")
-            return core
+            busy = any(t.core == core and not t.shared for t in running)
+            usable = set(self.workers) | {self.master_core}
+            if not busy and core in usable:
+                return core
+            # Scripts pin tasks to the cores of the machine they were written on
+            # (startTaskOnCore(5, ...)); on a smaller machine the task still runs, on
+            # the least loaded core, and the user is told once where it went.
+            why = "already in use" if busy else f"not one of moonpy's cores {sorted(usable)}"
+            chosen = self._least_loaded(running)
+            self.warn(f"startTaskOnCore: core {core} is {why}; the task runs on core {chosen}")
+            return chosen
+        return self._least_loaded(running)
+
+    def _least_loaded(self, running: list[T]) -> int:
         load = {c: 0 for c in self.workers}
         for t in running:
             if t.core in load and not t.shared:

@@ -64,7 +64,8 @@ def test_waits_end_with_the_run_and_misuse_is_a_clear_error():
     assert "NSFN true nil" in out
     assert "namespace value 'fn' argument 1: a function cannot cross" in proc.stderr
     assert "FASTNUM false fastPipe:send: fast pipes carry cdata pointers, got a number" in out
-    assert "BARRIER0 false barrier:new(0): at least one task must take part" in out
+    assert "BARRIERNEG false barrier:new(-1): the number of tasks cannot be negative" in out
+    assert "BARRIER0 true" in out
     # the lone task at the barrier, then blocked on both pipes, is let go when the run stops
     assert "STOPPED barrier=false slow=nil fast=nil" in out
     waited = float(out.split("WAITED ")[1].split()[0])

@@ -230,3 +230,15 @@ def test_buffers_of_a_task_that_died_go_back_to_their_pool():
     # exactly what it held: a sent buffer put back twice would show as a pool over full
     assert "34 buffers held by the failed run's tasks were returned" in proc.stderr
     assert "not returned" not in proc.stderr
+
+
+def test_old_moongen_forms_and_a_tx_queue_the_peer_has_no_rx_queue_for():
+    """Third-party scripts: device.config(port, mempool, rx, tx) of MoonGen before
+    libmoon, a task pinned to a core this machine lacks, and frames sent on TX queue 1
+    towards a port with one RX queue (a NIC delivers them to RX queue 0)."""
+    proc = run_moonpy("--no-color", script("legacy_config_pinned.lua"), "0", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "TXQ1 true" in proc.stdout
+    assert "startTaskOnCore: core 9 is not one of moonpy's cores" in proc.stderr
+    # 200 UDP frames of 124 bytes (+4 CRC as counted by MoonGen's getSize: 124)
+    assert "RECEIVED 200 BYTES 24800" in proc.stdout, proc.stdout

@@ -142,6 +142,7 @@ double mp_time_left(void);
 uint64_t mp_drops_into(uint16_t port);
 void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring); /* NULL: detach */
 void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types); /* nq < 2: off */
+void mp_cable_queues(uint16_t port, uint16_t nrx, uint16_t ntx); /* configured counts */
 uint64_t mp_rss_default_types(void);
 void mp_stop(void);
 void mp_reset_lifecycle(void);

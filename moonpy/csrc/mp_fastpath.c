@@ -381,9 +381,25 @@ static struct cable_txq cable_txqs[MP_MAX_PORTS * MP_MAX_QUEUES];
 struct cable_rss {
     uint64_t types; /* RTE_ETH_RSS_* */
     uint16_t nq;    /* 0: off */
+    uint16_t nrx;   /* RX queues this end was configured with (0: not configured) */
+    uint16_t ntx;   /* TX queues this end was configured with */
     uint16_t reta[MP_RSS_RETA];
 };
 static struct cable_rss cable_rss[MP_MAX_PORTS];
+
+/* A NIC puts what every TX queue sends onto one wire, and the receiver's NIC delivers it to
+ * RX queue 0 unless RSS or a filter steers it elsewhere. A cable's TX queue q feeds the
+ * peer's RX queue q (which is how timestamped frames sent on queue 1 reach RX queue 1,
+ * as MoonGen's timestamp filters put them there); but where the peer has no RX queue q,
+ * nobody would ever read that ring, so those frames go to RX queue 0 instead. Several TX
+ * queues then fill one ring: like RSS, that needs the multi-producer enqueue. */
+static int cable_needs_mp(int sender, int peer)
+{
+    if (peer < 0 || peer >= MP_MAX_PORTS || sender < 0 || sender >= MP_MAX_PORTS)
+        return 0;
+    const struct cable_rss *rx = &cable_rss[peer];
+    return rx->nq != 0 || (rx->nrx != 0 && cable_rss[sender].ntx > rx->nrx);
+}
 
 /* Called once the ring exists and before any thread sends on the queue (NULL detaches):
  * a new cable's end starts without RSS, whatever an earlier port of that id had. */
@@ -392,6 +408,8 @@ void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring)
     if (port >= MP_MAX_PORTS || queue >= MP_MAX_QUEUES)
         return;
     cable_rss[port].nq = 0;
+    cable_rss[port].nrx = 0;
+    cable_rss[port].ntx = 0;
     struct cable_txq *c = &cable_txqs[QIDX(port, queue)];
     c->ring = ring;
     if (ring == NULL)
@@ -423,34 +441,54 @@ static inline uint16_t cable_tx(struct cable_txq *c, struct rte_mbuf **bufs, uin
     return n;
 }
 
+/* Switch the sending end `sender` between cable_tx (its queues the only producers of
+ * their rings) and cable_tx_rss (multi-producer enqueue), as cable_needs_mp says; back on
+ * cable_tx, each queue takes up the ring's head again. */
+static void cable_tx_mode(int sender)
+{
+    if (sender < 0 || sender >= MP_MAX_PORTS)
+        return;
+    int was = (port_flags[sender] & MP_PORT_RSS_TX) != 0;
+    if (cable_needs_mp(sender, port_peer[sender])) {
+        port_flags[sender] |= MP_PORT_RSS_TX;
+        return;
+    }
+    port_flags[sender] &= ~MP_PORT_RSS_TX;
+    if (!was)
+        return;
+    for (uint16_t q = 0; q < MP_MAX_QUEUES; q++) {
+        struct cable_txq *c = &cable_txqs[QIDX(sender, q)];
+        if (c->ring != NULL) {
+            c->head = c->ring->prod.head;
+            c->free = 0;
+        }
+    }
+}
+
 /* RSS for what arrives at cable end `port` (struct cable_rss); set before traffic flows. */
 void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types)
 {
     if (port >= MP_MAX_PORTS)
         return;
     struct cable_rss *rss = &cable_rss[port];
-    int was_on = rss->nq != 0;
     rss->nq = nq > 1 ? nq : 0;
     rss->types = types;
     for (uint32_t i = 0; i < MP_RSS_RETA; i++)
         rss->reta[i] = (uint16_t)(base + (nq > 1 ? i % nq : 0));
-    int peer = port_peer[port];
-    if (peer < 0 || peer >= MP_MAX_PORTS)
+    cable_tx_mode(port_peer[port]);
+}
+
+/* The queue counts cable end `port` was configured with (device.config), set after its
+ * flags (mp_port_set): what its peer sends on a TX queue it has no RX queue for goes to
+ * RX queue 0 (cable_needs_mp). */
+void mp_cable_queues(uint16_t port, uint16_t nrx, uint16_t ntx)
+{
+    if (port >= MP_MAX_PORTS)
         return;
-    if (rss->nq) {
-        port_flags[peer] |= MP_PORT_RSS_TX;
-        return;
-    }
-    port_flags[peer] &= ~MP_PORT_RSS_TX;
-    if (!was_on)
-        return;
-    for (uint16_t q = 0; q < MP_MAX_QUEUES; q++) { /* cable_tx's own head again */
-        struct cable_txq *c = &cable_txqs[QIDX(peer, q)];
-        if (c->ring != NULL) {
-            c->head = c->ring->prod.head;
-            c->free = 0;
-        }
-    }
+    cable_rss[port].nrx = nrx;
+    cable_rss[port].ntx = ntx;
+    cable_tx_mode(port);
+    cable_tx_mode(port_peer[port]);
 }
 
 /* Hash, then enqueue each run of frames bound for one RX queue; the first frames that did
@@ -460,6 +498,10 @@ static uint16_t cable_tx_rss(uint16_t port, uint16_t queue, struct rte_mbuf **bu
 {
     const struct cable_rss *rss = &cable_rss[port_peer[port]];
     struct rte_ring *own = cable_txqs[QIDX(port, queue)].ring;
+    if (rss->nq == 0) { /* no RSS: one ring for the whole burst (cable_needs_mp) */
+        struct rte_ring *r = queue < rss->nrx ? own : cable_txqs[QIDX(port, 0)].ring;
+        return (uint16_t)rte_ring_mp_enqueue_burst(r, (void **)bufs, n, NULL);
+    }
     struct rte_ring *to[64];
     uint16_t done = 0;
     while (done < n) {
@@ -1700,7 +1742,7 @@ void mp_port_set(uint16_t port, uint32_t flags, int peer)
     if (port >= MP_MAX_PORTS)
         return;
     /* the RSS bit follows the peer's table (mp_cable_rss), whichever end is set up first */
-    if (peer >= 0 && peer < MP_MAX_PORTS && cable_rss[peer].nq)
+    if (cable_needs_mp(port, peer))
         flags |= MP_PORT_RSS_TX;
     port_flags[port] = flags;
     port_peer[port] = peer;

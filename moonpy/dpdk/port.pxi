@@ -226,6 +226,13 @@ def port_get_reta(int port) -> list:
     return [out[i] for i in range(n)]
 
 
+def cable_queues(int port, unsigned nrx, unsigned ntx):
+    """The RX and TX queue counts cable end ``port`` was configured with (after
+    ``port_set_flags``): its peer's frames on TX queues it has no RX queue for then
+    arrive on its RX queue 0, as a NIC without steering delivers them."""
+    mp_cable_queues(<uint16_t>port, <uint16_t>nrx, <uint16_t>ntx)
+
+
 def cable_rss(int port, unsigned nq, unsigned base, uint64_t types):
     """Spread what arrives at cable end ``port`` over its RX queues ``base`` to
     ``base + nq - 1`` by RSS hash of ``types`` (``RTE_ETH_RSS_*``); ``nq`` < 2: off.

@@ -36,6 +36,7 @@ cdef extern from "mp_api.h" nogil:
     uint64_t mp_drops_into(uint16_t port)
     void mp_cable_attach(uint16_t port, uint16_t queue, rte_ring *ring)
     void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types)
+    void mp_cable_queues(uint16_t port, uint16_t nrx, uint16_t ntx)
     uint64_t mp_rss_default_types()
     int mp_running(uint64_t extra_cycles)
     void mp_stop()

@@ -98,9 +98,13 @@ function mod.config(...)
     if type(args) ~= "table" then
         log:warn("device.config() without named arguments is deprecated and will be removed. "
             .. "See documentation for libmoons device.config().")
-        local port, rxQueues, txQueues, rxDescs, txDescs, speed, dropEnable = ...
-        args = { port = port, rxQueues = rxQueues, txQueues = txQueues, rxDescs = rxDescs,
-            txDescs = txDescs, speed = speed, dropEnable = dropEnable }
+        local v = { ... }
+        -- MoonGen before libmoon also took a mempool as second positional argument:
+        -- config(port, mempool, rxQueues, txQueues, rxDescs, txDescs, speed, dropEnable)
+        local pool = nil
+        if v[2] ~= nil and type(v[2]) ~= "number" then pool = table.remove(v, 2) end
+        args = { port = v[1], rxQueues = v[2], txQueues = v[3], rxDescs = v[4],
+            txDescs = v[5], speed = v[6], dropEnable = v[7], mempool = pool }
     end
     for k in pairs(args) do
         if not configKeys[k] then

@@ -260,8 +260,8 @@ class SyncHost:
 
     def sync_barrier_new(self, n: Any) -> int:
         count = _int(n, "barrier")
-        if count < 1:
-            raise SyncError(f"barrier:new({count}): at least one task must take part")
+        if count < 0:  # 0 as in libmoon: scripts make barrier:new(0), then reinit(n)
+            raise SyncError(f"barrier:new({count}): the number of tasks cannot be negative")
         st = self._sync()
         bid = st.new_id()
         with st.guard:
@@ -280,6 +280,6 @@ class SyncHost:
 
     def sync_barrier_reinit(self, bid: Any, n: Any) -> None:
         count = _int(n, "barrier")
-        if count < 1:
-            raise SyncError(f"barrier:reinit({count}): at least one task must take part")
+        if count < 0:  # 0 as in libmoon: scripts make barrier:new(0), then reinit(n)
+            raise SyncError(f"barrier:reinit({count}): the number of tasks cannot be negative")
         self._barrier(bid).reinit(count)
