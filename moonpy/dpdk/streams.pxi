@@ -1,0 +1,88 @@
+# streams.pxi - per-stream statistics (csrc/mp_streams.c): one C call per burst.
+
+_STREAM_FIELDS = ("tx_pkts", "tx_bytes", "tx_short", "rx_pkts", "rx_bytes", "first_seq",
+                  "gaps", "out_of_order", "duplicates", "late", "negative_latency",
+                  "lat_count", "lat_min_ns", "lat_max_ns", "lat_sum_ns")
+
+
+def streams_create(unsigned n_streams) -> int:
+    """A new set of ``n_streams`` streams; its id (shared by Lua and Python tasks)."""
+    cdef int rc = mp_streams_create(n_streams)
+    if rc < 0:
+        raise DpdkError(f"cannot create a stream set of {n_streams} streams (error {-rc}); "
+                        "1..65536 streams, at most 16 sets")
+    return rc
+
+
+def streams_free(int sid) -> None:
+    mp_streams_free(sid)
+
+
+def streams_reset(int sid) -> None:
+    mp_streams_reset(sid)
+
+
+def streams_size(int sid) -> int:
+    return mp_streams_size(sid)
+
+
+def streams_tx(int sid, unsigned stream, BufArray bufs, int offset) -> int:
+    """Write the signature into every buffer of ``bufs`` (before sending)."""
+    cdef uint32_t n
+    with nogil:
+        n = mp_streams_tx(sid, stream, bufs.bufs, bufs.count, offset)
+    return n
+
+
+def streams_rx(int sid, BufArray bufs, int offset, bint rx_ts=False) -> int:
+    """Count the received buffers of ``bufs`` by their signature."""
+    cdef uint32_t n
+    with nogil:
+        n = mp_streams_rx(sid, bufs.bufs, bufs.count, offset, MP_STREAMS_RX_TS if rx_ts else 0)
+    return n
+
+
+def streams_read(int sid, unsigned stream) -> dict:
+    cdef mp_stream_counters c
+    if mp_streams_read(sid, stream, &c) < 0:
+        raise ValueError(f"stream {stream} is not in stream set {sid}")
+    d = {"tx_pkts": c.tx_pkts, "tx_bytes": c.tx_bytes, "tx_short": c.tx_short,
+         "rx_pkts": c.rx_pkts, "rx_bytes": c.rx_bytes, "first_seq": c.first_seq,
+         "gaps": c.gaps, "out_of_order": c.out_of_order, "duplicates": c.duplicates,
+         "late": c.late, "negative_latency": c.negative_latency, "lat_count": c.lat_count,
+         "lat_min_ns": c.lat_min_ns, "lat_max_ns": c.lat_max_ns, "lat_sum_ns": c.lat_sum_ns,
+         "lat_sum2_ns": c.lat_sum2_ns, "jitter_ns": c.jitter_ns}
+    return d
+
+
+def streams_read_set(int sid) -> dict:
+    cdef mp_streams_set_counters c
+    if mp_streams_read_set(sid, &c) < 0:
+        raise ValueError(f"no stream set {sid}")
+    return {"counted": c.counted, "short_frames": c.short_frames, "foreign": c.foreign,
+            "bad_stream": c.bad_stream}
+
+
+def streams_percentile(int sid, unsigned stream, double pct) -> float:
+    return mp_streams_percentile(sid, stream, pct)
+
+
+def streams_hist(int sid, unsigned stream) -> list:
+    """The histogram's non-empty buckets: [(lowest value in ns, count)]."""
+    cdef uint32_t cap = 8192, k
+    cdef uint64_t *v = <uint64_t *>PyMem_Malloc(cap * 8)
+    cdef uint64_t *c = <uint64_t *>PyMem_Malloc(cap * 8)
+    if v == NULL or c == NULL:
+        PyMem_Free(v)
+        PyMem_Free(c)
+        raise MemoryError()
+    k = mp_streams_hist(sid, stream, v, c, cap)
+    out = [(v[i], c[i]) for i in range(k)]
+    PyMem_Free(v)
+    PyMem_Free(c)
+    return out
+
+
+def stamp_departures(int port, int queue, int offset) -> None:
+    """A paced queue writes each frame's departure TSC at ``offset`` (< 0: off)."""
+    mp_api_get().stamp_departures(<uint16_t>port, <uint16_t>queue, <int32_t>offset)
