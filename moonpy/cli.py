@@ -24,7 +24,7 @@ from moonpy.config import Config, load_file, parse_port_option
 from moonpy.engine import Engine
 from moonpy.errors import ConfigError, MoonpyError
 
-COMMANDS = ("ports", "bench", "replay", "dump", "simple")
+COMMANDS = ("ports", "bench", "replay", "dump", "simple", "rfc2544")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -293,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
             from moonpy.lua_bridge.vm import LUA_DIR
 
             opts.target = os.path.join(LUA_DIR, "moonpy", "simple_main.lua")
+            return run_script(opts, cfg)
+        if opts.target == "rfc2544":
+            opts.target = os.path.join(os.path.dirname(__file__), "rfc2544.py")
+            opts.args = ["--", *opts.args]
             return run_script(opts, cfg)
         if opts.target in ("replay", "dump"):
             from moonpy import replay

@@ -350,3 +350,47 @@ uint32_t mp_streams_hist(int id, uint32_t stream, uint64_t *values, uint64_t *co
     }
     return k;
 }
+
+/* A software device under test for self-tests (tests, docs/rfc2544.md): forward rx -> tx,
+ * dropping what exceeds `rate` frames/s with a bucket of `depth` frames, judged at each
+ * frame's departure TSC from its signature (frames without one: at the time of the poll),
+ * so the drops depend on the offered load and not on when this loop ran. Until stop. */
+uint64_t mp_streams_police(uint16_t rx_port, uint16_t rx_queue, uint16_t tx_port,
+                           uint16_t tx_queue, double rate, double depth, int32_t offset)
+{
+    struct rte_mbuf *bufs[64], *fwd[64], *drop[64];
+    double per_cycle = rate / (double)rte_get_tsc_hz(), tokens = depth;
+    uint64_t last = 0, dropped = 0;
+    while (mp_running(0)) {
+        uint32_t n = mp_rx_burst(rx_port, rx_queue, bufs, 64), nf = 0, nd = 0;
+        uint64_t now = rte_rdtsc();
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t ts = now;
+            uint16_t magic;
+            if ((uint32_t)offset + SIG_LEN <= bufs[i]->data_len) {
+                const uint8_t *p = rte_pktmbuf_mtod_offset(bufs[i], const uint8_t *, offset);
+                memcpy(&magic, p, 2);
+                if (magic == SIG_MAGIC)
+                    memcpy(&ts, p + 8, 8);
+            }
+            if (last != 0 && ts > last)
+                tokens += (double)(ts - last) * per_cycle;
+            if (tokens > depth)
+                tokens = depth;
+            if (ts > last)
+                last = ts;
+            if (tokens >= 1.0) {
+                tokens -= 1.0;
+                fwd[nf++] = bufs[i];
+            } else {
+                drop[nd++] = bufs[i];
+            }
+        }
+        if (nf)
+            mp_send_all(tx_port, tx_queue, fwd, nf);
+        if (nd)
+            mp_free_bulk(drop, nd);
+        dropped += nd;
+    }
+    return dropped;
+}

@@ -86,3 +86,40 @@ def streams_hist(int sid, unsigned stream) -> list:
 def stamp_departures(int port, int queue, int offset) -> None:
     """A paced queue writes each frame's departure TSC at ``offset`` (< 0: off)."""
     mp_api_get().stamp_departures(<uint16_t>port, <uint16_t>queue, <int32_t>offset)
+
+
+def pacer_stats(int port, int queue) -> list:
+    """A paced TX queue's own counts (mp_api.pacer_stats): first/last departure TSC, frames,
+    bytes, gaps judged, gaps within +-256 ns, frames > 256 ns late, cycles not run, debt."""
+    cdef uint64_t out[MP_PACER_STATS]
+    mp_pacer_stats(<uint16_t>port, <uint16_t>queue, out)
+    return [out[i] for i in range(MP_PACER_STATS)]
+
+
+def send_first(BufArray bufs, int port, int queue, unsigned k) -> int:
+    """Send the first ``k`` buffers of ``bufs`` and free the rest (a policer's drop: the
+    software device under test of the RFC 2544 tests)."""
+    cdef uint32_t sent = 0
+    cdef unsigned n = bufs.count
+    if k > n:
+        k = n
+    with nogil:
+        if k:
+            sent = mp_send_all(<uint16_t>port, <uint16_t>queue, bufs.bufs, k)
+        if n > k:
+            mp_free_bulk(bufs.bufs + k, n - k)
+    memset(bufs.bufs, 0, n * sizeof(rte_mbuf *))
+    bufs.count = 0
+    return sent
+
+
+def police_loop(int rx_port, int rx_queue, int tx_port, int tx_queue, double rate,
+                double depth, int offset) -> int:
+    """A software device under test (self-tests): forward rx -> tx, dropping above ``rate``
+    frames/s (bucket of ``depth`` frames, judged at the frames' TX TSC) until the run stops.
+    Returns the frames dropped."""
+    cdef uint64_t d
+    with nogil:
+        d = mp_streams_police(<uint16_t>rx_port, <uint16_t>rx_queue, <uint16_t>tx_port,
+                              <uint16_t>tx_queue, rate, depth, offset)
+    return d

@@ -95,3 +95,4 @@ cdef extern from "mp_streams.h" nogil:
     int mp_streams_read_set(int set, mp_streams_set_counters *out)
     double mp_streams_percentile(int set, uint32_t stream, double pct)
     uint32_t mp_streams_hist(int set, uint32_t stream, uint64_t *values, uint64_t *counts, uint32_t max)
+    uint64_t mp_streams_police(uint16_t rx_port, uint16_t rx_queue, uint16_t tx_port, uint16_t tx_queue, double rate, double depth, int32_t offset)
