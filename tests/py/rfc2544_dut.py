@@ -1,6 +1,7 @@
 """moonpy.rfc2544 against a software device under test: ports 0<->1 and 2<->3 are cables,
 a forwarding task 1 -> 2 (C's police_loop) passes at most RATE frames/s (a bucket of 128
-frames, judged at the frames' departure TSC) and drops the rest. The search runs from 0 to 3. Prints the report as one JSON line."""
+frames, judged at the frames' departure TSC) and drops the rest. The search runs from 0
+to 3. Prints the report as one JSON line."""
 
 from __future__ import annotations
 
