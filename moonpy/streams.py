@@ -137,3 +137,43 @@ class StreamSet:
         for value, count in self.histogram(stream):
             hdr.record_value(max(1, value), count)
         return hdr.encode().decode()
+
+
+MAX_SETS = 16
+
+
+def summary() -> list[dict[str, Any]]:
+    """Every live stream set's streams (those that sent or received) and malformed counts:
+    the end-of-run summary and ``--output`` JSONL (console.py)."""
+    out = []
+    for sid in range(MAX_SETS):
+        if _dpdk.streams_size(sid) == 0:
+            continue
+        ss = StreamSet.attach(sid)
+        out.append({"set": sid, "streams": [r.as_dict() for r in ss.results()], **ss.malformed()})
+    return out
+
+
+def summary_lines(sets: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for s in sets:
+        for r in s["streams"]:
+            p = r["percentiles"]
+            lat = (
+                f", latency p50 {p['p50']:.0f} ns p99 {p['p99']:.0f} ns max "
+                f"{r['lat_max_ns']:.0f} ns, jitter {r['jitter_ns']:.0f} ns"
+                if p
+                else ""
+            )
+            lines.append(
+                f"[Stream {s['set']}.{r['stream']}] TX {r['tx_pkts']} RX {r['rx_pkts']} lost "
+                f"{r['lost']} ({r['loss_ratio']:.4%}) out of order {r['out_of_order']} "
+                f"duplicates {r['duplicates']}{lat}"
+            )
+        bad = s["short_frames"] + s["foreign"] + s["bad_stream"]
+        if bad:
+            lines.append(
+                f"[Stream {s['set']}] without a signature: {s['short_frames']} short, "
+                f"{s['foreign']} foreign, {s['bad_stream']} with a stream id out of range"
+            )
+    return lines

@@ -65,8 +65,20 @@ def test_hdr_export(result: dict) -> None:
         assert result["hdr"].startswith("HISTF")
 
 
-def test_lua_api() -> None:
-    proc = run_moonpy("--plain", "tests/lua/streams_cable.lua", "0", "1", timeout=60)
+def test_lua_api_summary_and_jsonl(tmp_path) -> None:
+    out = tmp_path / "run.jsonl"
+    proc = run_moonpy(
+        "--plain", "--output", str(out), "tests/lua/streams_cable.lua", "0", "1", timeout=60
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "STREAM 0 tx=300 rx=300 lost=0 ooo=0 dup=0 lat=true" in proc.stdout
     assert "STREAM 1 tx=100 rx=100 lost=0 ooo=0 dup=0 lat=true" in proc.stdout
+    # the end-of-run summary and the JSONL record have the streams
+    assert "[Stream 0.0] TX 300 RX 300 lost 0 (0.0000%) out of order 0 duplicates 0" in proc.stdout
+    recs = [json.loads(ln) for ln in out.read_text().splitlines()]
+    summary = [r for r in recs if r["type"] == "summary"][-1]
+    streams = summary["streams"][0]["streams"]
+    assert [(s["stream"], s["tx_pkts"], s["rx_pkts"]) for s in streams] == [
+        (0, 300, 300),
+        (1, 100, 100),
+    ]
