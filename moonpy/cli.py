@@ -6,6 +6,7 @@
     moonpy [moonpy options] replay FILE.pcap --port 0 [--speed X | --rate MBIT] [--loop N]
     moonpy [moonpy options] dump --port 1 -w out.pcap [--filter EXPR] [--snaplen N]
     moonpy [moonpy options] simple start FLOW:TX:RX[:OPTIONS[:OVERRIDES]] ... | list | debug
+    moonpy [moonpy options] rfc2544 [--tx 0 --rx 1 --sizes 64,... --mode mlr|binary ...]
 
 moonpy's own options come before the script; everything after the script
 belongs to it (its `configure(parser)` parses them, `--help` included).
