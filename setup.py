@@ -49,6 +49,7 @@ def extensions() -> list[Extension]:
             "moonpy/csrc/mp_fieldengine.c",
             "moonpy/csrc/mp_reclaim.c",
             "moonpy/csrc/mp_rss.c",
+            "moonpy/csrc/mp_streams.c",
         ],
         include_dirs=["moonpy/csrc"],
         extra_compile_args=cflags + ["-Wno-deprecated-declarations"],

@@ -6,6 +6,7 @@
     moonpy [moonpy options] replay FILE.pcap --port 0 [--speed X | --rate MBIT] [--loop N]
     moonpy [moonpy options] dump --port 1 -w out.pcap [--filter EXPR] [--snaplen N]
     moonpy [moonpy options] simple start FLOW:TX:RX[:OPTIONS[:OVERRIDES]] ... | list | debug
+    moonpy [moonpy options] rfc2544 [--tx 0 --rx 1 --sizes 64,... --mode mlr|binary ...]
 
 moonpy's own options come before the script; everything after the script
 belongs to it (its `configure(parser)` parses them, `--help` included).
@@ -25,7 +26,7 @@ from moonpy.engine import Engine
 from moonpy.errors import ConfigError, MoonpyError
 from moonpy.report import report_leaks
 
-COMMANDS = ("ports", "bench", "replay", "dump", "simple")
+COMMANDS = ("ports", "bench", "replay", "dump", "simple", "rfc2544")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
             from moonpy.lua_bridge.vm import LUA_DIR
 
             opts.target = os.path.join(LUA_DIR, "moonpy", "simple_main.lua")
+            return run_script(opts, cfg)
+        if opts.target == "rfc2544":
+            opts.target = os.path.join(os.path.dirname(__file__), "rfc2544.py")
+            opts.args = ["--", *opts.args]
             return run_script(opts, cfg)
         if opts.target in ("replay", "dump"):
             from moonpy import replay

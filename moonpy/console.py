@@ -540,11 +540,19 @@ class RunConsole:
             }
             for name, h in self.live_histograms().items()
         }
+        from moonpy import streams  # per-stream statistics (docs/streams.md)
+
+        summary["streams"] = streams.summary()
         if self._live is not None:
             self._live.stop()
         if self._capture is not None:
             self._capture.close()
             self._capture.terminal.flush()
+        for line in streams.summary_lines(summary["streams"]):
+            if self.live and self._console is not None:
+                self._console.print(Text(line))
+            else:
+                print(line, flush=True)
         for rep in summary["pacing"]:
             if self.live and self._console is not None:
                 self._console.print(Text(pacing_line(rep)))

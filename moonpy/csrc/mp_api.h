@@ -33,6 +33,20 @@ struct rte_mbuf;
 struct rte_mempool;
 struct rte_ring;
 
+/* ---- per-stream statistics (csrc/mp_streams.c, docs/streams.md) ---- */
+enum { MP_STREAMS_RX_TS = 1 }; /* streams_rx flags: RX TSC from each buffer's udata64 */
+struct mp_stream_counters {
+    uint64_t tx_pkts, tx_bytes, tx_short;  /* stamped; frames too short to carry it */
+    uint64_t rx_pkts, rx_bytes;            /* frames with this stream's signature */
+    uint64_t first_seq, gaps, out_of_order, duplicates, late; /* late: beyond the window */
+    uint64_t negative_latency;             /* RX TSC before TX TSC (clock trouble) */
+    uint64_t lat_count, lat_min_ns, lat_max_ns, lat_sum_ns;
+    double lat_sum2_ns, jitter_ns;         /* RFC 3550 interarrival jitter */
+};
+struct mp_streams_set_counters {
+    uint64_t counted, short_frames, foreign, bad_stream; /* foreign: wrong magic */
+};
+
 /* One cache line per queue and direction; written only by the queue's owner. */
 struct mp_queue_stats {
     uint64_t pkts;
@@ -124,6 +138,22 @@ struct mp_api {
     int (*timesync_adjust)(uint16_t port, int64_t delta_ns);
     /* this thread's held paced frames leave now, each on schedule (before an idle sleep) */
     void (*pace_flush)(void);
+    /* ---- per-stream statistics (mp_streams.c): a set of streams by id ---- */
+    int (*streams_create)(uint32_t n_streams);   /* set id or -errno */
+    void (*streams_free)(int set);
+    void (*streams_reset)(int set);
+    uint32_t (*streams_size)(int set);
+    /* write the signature (magic, stream, seq, TSC) at `offset` of each buffer */
+    uint32_t (*streams_tx)(int set, uint32_t stream, struct rte_mbuf **bufs, uint32_t n,
+                           int32_t offset);
+    /* count received frames by their signature; returns frames that had one */
+    uint32_t (*streams_rx)(int set, struct rte_mbuf **bufs, uint32_t n, int32_t offset,
+                           uint32_t flags);
+    int (*streams_read)(int set, uint32_t stream, struct mp_stream_counters *out);
+    int (*streams_read_set)(int set, struct mp_streams_set_counters *out);
+    double (*streams_percentile)(int set, uint32_t stream, double pct);
+    uint32_t (*streams_hist)(int set, uint32_t stream, uint64_t *values, uint64_t *counts,
+                             uint32_t max);
 };
 /* MP_CDEF_END */
 

@@ -24,6 +24,7 @@
 #include <rte_udp.h>
 
 #include "mp_api.h"
+#include "mp_streams.h"
 #include "mp_rss.h"
 
 static struct mp_queue_stats txq_stats[MP_MAX_PORTS * MP_MAX_QUEUES] __rte_cache_aligned;
@@ -1810,6 +1811,16 @@ static struct mp_api api = {
     .timesync_read_rx = mp_timesync_read_rx,
     .timesync_read_time = mp_timesync_read_time,
     .timesync_adjust = mp_timesync_adjust,
+    .streams_create = mp_streams_create,
+    .streams_free = mp_streams_free,
+    .streams_reset = mp_streams_reset,
+    .streams_size = mp_streams_size,
+    .streams_tx = mp_streams_tx,
+    .streams_rx = mp_streams_rx,
+    .streams_read = mp_streams_read,
+    .streams_read_set = mp_streams_read_set,
+    .streams_percentile = mp_streams_percentile,
+    .streams_hist = mp_streams_hist,
 };
 
 void mp_init(uint64_t tsc_hz, int udata_off)

@@ -25,6 +25,7 @@ cdef extern from "mp_api.h" nogil:
     struct mp_api:
         uint32_t abi_version
         uint32_t size
+        void (*stamp_departures)(uint16_t port, uint16_t queue, int32_t offset)
 
     const mp_api *mp_api_get()
     void mp_init(uint64_t tsc_hz, int udata64_offset)
@@ -71,3 +72,26 @@ cdef extern from "mp_layout.h" nogil:
         size_t size
     const mp_field *mp_mbuf_fields(int *n)
     size_t mp_mbuf_size()
+
+cdef extern from "mp_api.h" nogil:
+    enum: MP_STREAMS_RX_TS
+    struct mp_stream_counters:
+        uint64_t tx_pkts, tx_bytes, tx_short, rx_pkts, rx_bytes
+        uint64_t first_seq, gaps, out_of_order, duplicates, late, negative_latency
+        uint64_t lat_count, lat_min_ns, lat_max_ns, lat_sum_ns
+        double lat_sum2_ns, jitter_ns
+    struct mp_streams_set_counters:
+        uint64_t counted, short_frames, foreign, bad_stream
+
+cdef extern from "mp_streams.h" nogil:
+    int mp_streams_create(uint32_t n_streams)
+    void mp_streams_free(int set)
+    void mp_streams_reset(int set)
+    uint32_t mp_streams_size(int set)
+    uint32_t mp_streams_tx(int set, uint32_t stream, rte_mbuf **bufs, uint32_t n, int32_t offset)
+    uint32_t mp_streams_rx(int set, rte_mbuf **bufs, uint32_t n, int32_t offset, uint32_t flags)
+    int mp_streams_read(int set, uint32_t stream, mp_stream_counters *out)
+    int mp_streams_read_set(int set, mp_streams_set_counters *out)
+    double mp_streams_percentile(int set, uint32_t stream, double pct)
+    uint32_t mp_streams_hist(int set, uint32_t stream, uint64_t *values, uint64_t *counts, uint32_t max)
+    uint64_t mp_streams_police(uint16_t rx_port, uint16_t rx_queue, uint16_t tx_port, uint16_t tx_queue, double rate, double depth, int32_t offset)
