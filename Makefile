@@ -63,7 +63,7 @@ compat: .build-stamp
 # MOONGEN (optional) is a MoonGen checkout for scripts that load its rfc2544 utils
 compat-wild: .build-stamp
 	@test -n "$(WILD)" || { echo "usage: make compat-wild WILD=path [MOONGEN=path]"; exit 2; }
-	$(PY) -m moonpy.compat --wild $(WILD) $(if $(MOONGEN),--moongen $(MOONGEN))
+	$(PY) -m moonpy.compat_wild --wild $(WILD) $(if $(MOONGEN),--moongen $(MOONGEN))
 
 # the linters (apt: luacheck; pip: ruff, mypy, cython-lint; mypy reads the installed
 # dependencies' types, hence the build), then every check; the same

@@ -414,19 +414,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="moonpy-compat", description=__doc__.split("\n\n")[0])
     ap.add_argument("--moongen", help="path of a MoonGen checkout")
     ap.add_argument("--libmoon", help="path of a libmoon checkout")
-    ap.add_argument(
-        "--wild",
-        help="folder of third-party checkouts as OWNER/NAME/ (moonpy.compat_wild); "
-        "runs those scripts instead of the upstream examples",
-    )
     ap.add_argument("--only", help="substring of the script paths to run")
     args = ap.parse_args(argv)
-    if args.wild:
-        from moonpy.compat_wild import run_wild
-
-        return run_wild(Path(args.wild), Path(args.moongen) if args.moongen else None, args.only)
     if not args.moongen or not args.libmoon:
-        print("moonpy-compat: give --moongen and --libmoon (or --wild DIR)", file=sys.stderr)
+        print("moonpy-compat: give --moongen and --libmoon", file=sys.stderr)
         return 2
     bases = {"MoonGen": Path(args.moongen), "libmoon": Path(args.libmoon)}
     rows = []

@@ -25,6 +25,7 @@ the error the original gives: moonpy must fail in the same place, for the same r
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -668,3 +669,18 @@ def run_wild(wild: Path, moongen: Path | None, only: str | None) -> int:
     )
     failed = [c for c, r, _ in rows if r == "FAIL"]
     return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="moonpy-compat-wild", description="third-party MoonGen scripts against moonpy"
+    )
+    ap.add_argument("--wild", required=True, help="folder of checkouts as OWNER/NAME/")
+    ap.add_argument("--moongen", help="a MoonGen checkout (scripts that load its rfc2544 utils)")
+    ap.add_argument("--only", help="substring of the script paths to run")
+    args = ap.parse_args(argv)
+    return run_wild(Path(args.wild), Path(args.moongen) if args.moongen else None, args.only)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -37,7 +37,7 @@ local warnedDropped = {}
 
 -- cdata that crosses by address stays referenced by the VM that packed it, so the
 -- receiving task never reads freed memory (libmoon passes the bare pointer)
-local anchored = {}
+local anchored = {} -- luacheck: ignore 241 (written only: it keeps the cdata alive)
 local anchoredN = 0
 
 -- Any other cdata crosses as libmoon's serializer passes it: a pointer of its ctype
