@@ -52,7 +52,7 @@ def master(args: argparse.Namespace) -> None:
     if args.rx_dev != args.tx_dev:
         rx_dev = device.config(port=args.rx_dev, rx_queues=1)
     device.wait_for_links()
-    if args.rate > 0:
+    if args.rate != 0:  # set_rate refuses nan, inf and negative rates
         tx_dev.get_tx_queue(0).set_rate(args.rate)
     if args.time > 0:
         moonpy.set_runtime(args.time)

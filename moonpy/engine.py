@@ -7,8 +7,10 @@ with their own core, see `tasks.py`) and the Lua bridge sit on top of it.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -124,6 +126,9 @@ class Engine:
                 "DPDK is already running in this process; "
                 "use the existing engine (moonpy.engine.current())"
             )
+        # the EAL leaves its runtime directory behind (one per run): removed at exit, on
+        # errors and signals too (they unwind through Python), and in shutdown
+        atexit.register(remove_runtime_dir)
         _dpdk.eal_init(self.eal_args())
         self.started = True
         global _current
@@ -418,10 +423,27 @@ class Engine:
         _dpdk.free_all_rings()
         _dpdk.free_all_mempools()
         _dpdk.eal_cleanup()
+        remove_runtime_dir()
         self.started = False
         if _current is self:
             _current = None
         return leaks
+
+
+def runtime_dirs(pid: int | None = None) -> list[str]:
+    """Where DPDK puts this process's runtime directory (``--file-prefix moonpy<PID>``):
+    /var/run/dpdk as root, else $XDG_RUNTIME_DIR/dpdk or /tmp/dpdk."""
+    prefix = f"moonpy{os.getpid() if pid is None else pid}"
+    bases = ["/var/run/dpdk", "/run/dpdk", "/tmp/dpdk"]
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        bases.append(os.path.join(os.environ["XDG_RUNTIME_DIR"], "dpdk"))
+    return [os.path.join(b, prefix) for b in bases]
+
+
+def remove_runtime_dir() -> None:
+    """Remove this process's EAL runtime directory (only ours: the name has our PID)."""
+    for d in runtime_dirs():
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def _check_rss(pid: int, nq: int, base: int, rx_queues: int) -> None:

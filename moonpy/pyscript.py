@@ -21,7 +21,7 @@ from typing import Any
 
 from moonpy import _dpdk, memory, stats, tasks
 from moonpy.config import Config
-from moonpy.engine import Engine
+from moonpy.engine import Engine, remove_runtime_dir
 
 MODULE_NAME = "moonpy_script"
 
@@ -153,6 +153,7 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     if stuck:
         # a thread we cannot stop still uses DPDK: leave without tearing it down
         sys.stderr.flush()
+        remove_runtime_dir()
         os._exit(code or 1)
     memory.free_all_arrays()
     tasks.install(None)

@@ -445,12 +445,20 @@ function txProto:trySend(bufs, startIndex, numPkts)
 end
 
 local hwRateWarned = {}
+local MAX_RATE_MBIT = 4294967295 -- the hardware rate call takes a uint32 of Mbit/s
 
 --- Rate limit in Mbit/s (frame + CRC bytes, as MoonGen counts): the PMD's hardware limit
 --- where it has one, else the software pacer of the send path (busy-wait on the TSC between
 --- single-frame bursts). 0 or less turns it off.
 function txProto:setRate(mbit)
+    local given = mbit
     mbit = tonumber(mbit) or 0
+    -- nan, inf, negative or beyond the 32-bit Mbit/s of the hardware call: refused, not
+    -- silently taken as "off" or wrapped around
+    if mbit ~= mbit or mbit < 0 or mbit > MAX_RATE_MBIT then
+        error(("setRate(%s): the rate must be a number of Mbit/s from 0 (off) to %d"):format(
+            tostring(given), MAX_RATE_MBIT), 2)
+    end
     local key = self.id * 65536 + self.qid
     if mbit <= 0 then
         if hwRateWarned[key] then host.set_queue_rate(self.id, self.qid, 0, 0) end
@@ -470,6 +478,10 @@ function txProto:setRate(mbit)
 end
 
 function txProto:setRateMpps(mpps, pktSize)
+    local m = tonumber(mpps) or 0
+    if m ~= m or m < 0 or m == math.huge then
+        error(("setRateMpps(%s): the rate must be a number of Mpps >= 0"):format(tostring(mpps)), 2)
+    end
     pktSize = pktSize or 60
     self:setRate(mpps * (pktSize + 4) * 8)
 end

@@ -72,10 +72,15 @@ class LuaRun:
 
     def report(self, err: ScriptError) -> None:
         head = f"[FATAL] Lua error in task {err.task}"
+        if not err.details:
+            # nothing of the script's in the stack: the message is all there is, one line
+            line = f"{head}: {err}"
+            print(f"{RED}{line}{RESET}" if self.color else line, file=sys.stderr)
+            sys.stderr.flush()
+            return
         print(f"{RED}{head}{RESET}" if self.color else head, file=sys.stderr)
         print(str(err), file=sys.stderr)
-        if err.details:
-            print(err.details, file=sys.stderr)
+        print(err.details, file=sys.stderr)
         sys.stderr.flush()
 
     def _task_body(self, task: Task) -> Message | None:

@@ -196,13 +196,27 @@ class LuaVM:
         if text.startswith(_EXIT_MARKER):
             return ScriptExit(self.task_name)
         head, _, trace = text.partition("\nstack traceback:")
+        debug = os.environ.get("MOONPY_DEBUG") == "1"
         frames = [ln for ln in trace.splitlines() if ln.strip() and not _internal_frame(ln)]
+        if not debug:
+            # moonpy's own library frames say nothing to the script's author; an error
+            # with no frame of the script left (a command-line or configuration error
+            # of `moonpy simple`) is one line (--debug shows everything)
+            frames = [ln for ln in frames if not _library_frame(ln)]
+            if not frames and head.startswith(LUA_DIR):
+                head = head.split(": ", 1)[-1]
         details = "stack traceback:\n" + "\n".join(frames) if frames else ""
         return ScriptError(
             f"{what}: {head}" if "Lua error" not in what else head,
             task=self.task_name,
             details=details,
         )
+
+
+def _library_frame(line: str) -> bool:
+    """Traceback lines inside moonpy's Lua library (or C functions such as error)."""
+    text = line.strip()
+    return text.startswith(LUA_DIR) or text.startswith("[C]:") or text == "(tail call): ?"
 
 
 def _internal_frame(line: str) -> bool:

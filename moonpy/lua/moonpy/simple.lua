@@ -504,7 +504,7 @@ function simple.main(cmd, ...)
     if cmd == "list" then return cmdList(args) end
     if cmd == "start" then return cmdStart(args) end
     if cmd == "debug" then return cmdDebug(args) end
-    if cmd == "help" or cmd == nil then
+    if cmd == "help" or cmd == "--help" or cmd == "-h" or cmd == nil then
         print("moonpy simple start FLOW:TX:RX[:OPTIONS[:OVERRIDES]] ...  |  list [DIR]  |  "
             .. "debug FLOW\noptions:")
         local names = {}
