@@ -92,6 +92,34 @@ def _exit_code(e: SystemExit) -> int:
     return e.code if isinstance(e.code, int) else 1
 
 
+def task_rows(manager: tasks.TaskManager) -> list[tuple[str, int, str, str, int]]:
+    """(name, core, kind, state, packets) of every task, for the dashboard (Python tasks
+    do not register their queues: packets are not split per task, 0)."""
+    rows = []
+    for t in list(manager.tasks.values()):
+        state = "failed" if t.error else ("done" if t.done.is_set() else "running")
+        rows.append((t.name, t.core, "shared" if t.shared else "task", state, 0))
+    return rows
+
+
+def make_console(
+    opts: argparse.Namespace, cfg: Config, engine: Engine, manager: tasks.TaskManager
+) -> Any:
+    """The same console as a Lua script's (moonpy.console.RunConsole): live dashboard on
+    a terminal, plain lines otherwise, the summary and ``--output`` results."""
+    from moonpy.cli import run_meta
+    from moonpy.console import RunConsole
+
+    return RunConsole(
+        engine,
+        title=" ".join([opts.target, *opts.args]),
+        live=sys.stdout.isatty() and not opts.plain,
+        output=opts.output,
+        meta=run_meta(opts, cfg, engine),
+        tasks=lambda: task_rows(manager),
+    )
+
+
 def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     """Run ``opts.target`` with script arguments ``opts.args``; returns the exit code."""
     stats.set_color(not opts.no_color)
@@ -119,6 +147,8 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     _dpdk.install_signal_handlers()
     manager = tasks.TaskManager(engine.cores, grace=opts.grace)
     tasks.install(manager)
+    console = make_console(opts, cfg, engine, manager)
+    console.start()
     failed = False
     exit_request: int | None = None
     try:
@@ -149,6 +179,7 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     else:
         requests = [t.exit_code for t in manager.tasks.values() if t.exit_code is not None]
         code = requests[0] if requests else 0
+    console.finish(code)
     sys.stdout.flush()
     if stuck:
         # a thread we cannot stop still uses DPDK: leave without tearing it down
