@@ -85,7 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plain", action="store_true", help="MoonGen's plain text output, no live dashboard"
     )
-    p.add_argument("--no-color", action="store_true", help="no ANSI colours in output")
+    p.add_argument(
+        "--no-color",
+        action="store_true",
+        help="no ANSI colours in output (the default when stdout is not a terminal)",
+    )
+    p.add_argument(
+        "--color", action="store_true", help="ANSI colours even when stdout is not a terminal"
+    )
     p.add_argument(
         "--output",
         metavar="FILE",
@@ -372,6 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     opts = parser.parse_args(join_eal_values(argv))
     opts.args, dpdk_conf = extract_dpdk_config(opts.args)
+    if not opts.color and (not sys.stdout.isatty() or os.environ.get("NO_COLOR")):
+        opts.no_color = True  # piped into a file or another program: no escape codes
+    if opts.no_color:
+        from moonpy import stats
+
+        stats.set_color(False)
     if opts.debug:
         os.environ["MOONPY_DEBUG"] = "1"  # Lua errors keep moonpy's own frames too
     if opts.target == "ports" and opts.args and opts.args[0] in ("-h", "--help"):

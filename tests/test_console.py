@@ -147,7 +147,9 @@ PLAIN_FINAL = re.compile(
 
 def test_plain_output_keeps_moongen_lines_and_jsonl_totals_match(tmp_path):
     out = tmp_path / "r.jsonl"
-    proc = run_moonpy("--output", str(out), "lua_scripts/udp-load.lua", "0", "1", "--time", "3")
+    proc = run_moonpy(
+        "--color", "--output", str(out), "lua_scripts/udp-load.lua", "0", "1", "--time", "3"
+    )
     assert proc.returncode == 0, proc.stderr
     updates = [ln for ln in proc.stdout.splitlines() if PLAIN_UPDATE.match(ln)]
     finals = [PLAIN_FINAL.match(ln) for ln in proc.stdout.splitlines()]
