@@ -446,7 +446,7 @@ def other_instances() -> list[int]:
     """PIDs of other live moonpy processes (they hold a runtime directory named after
     their PID); directories of processes that are gone are removed on the way."""
     pids = []
-    for base in {os.path.dirname(d) for d in runtime_dirs()}:
+    for base in {os.path.realpath(os.path.dirname(d)) for d in runtime_dirs()}:
         try:
             names = os.listdir(base)
         except OSError:

@@ -12,10 +12,12 @@ numbers converted (``0x10`` -> 16), as MoonGen does.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import importlib.util
 import os
 import sys
+import threading
 from types import ModuleType
 from typing import Any
 
@@ -92,6 +94,25 @@ def _exit_code(e: SystemExit) -> int:
     return e.code if isinstance(e.code, int) else 1
 
 
+def _interrupt_on_signal(done: threading.Event, patience: float = 1.0) -> None:
+    """The C handler only sets the stop flag: a master that never checks
+    moonpy.running() (a busy loop) would keep the run alive. If it has not returned
+    ``patience`` s after SIGINT/SIGTERM, it is interrupted (SystemExit at its next
+    bytecode, through the handler cli installed), so the run ends within 2 s."""
+    while not done.wait(0.05):
+        if _dpdk.signal_received():
+            if done.wait(patience):
+                return
+            print(
+                f"[INFO]  the master did not return within {patience:.0f} s of the signal: "
+                "interrupting it",
+                file=sys.stderr,
+                flush=True,
+            )
+            _thread.interrupt_main()
+            return
+
+
 def task_rows(manager: tasks.TaskManager) -> list[tuple[str, int, str, str, int]]:
     """(name, core, kind, state, packets) of every task, for the dashboard (Python tasks
     do not register their queues: packets are not split per task, 0)."""
@@ -151,6 +172,10 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     console.start()
     failed = False
     exit_request: int | None = None
+    master_done = threading.Event()
+    threading.Thread(
+        target=_interrupt_on_signal, args=(master_done,), name="moonpy-sigwatch", daemon=True
+    ).start()
     try:
         master(*call_args)
     except SystemExit as e:
@@ -159,6 +184,7 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
         failed = True
         _report(e, script=path)
     finally:
+        master_done.set()
         # the master returned (or died): every task ends with it, as in MoonGen
         _dpdk.stop()
     stuck = manager.join(opts.grace)
