@@ -126,6 +126,14 @@ def parse_cores(text: str) -> list[int]:
                 cores.append(int(part))
     except ValueError:
         raise ConfigError(f"--cores {text}: use a list such as 0,1 or 0-3") from None
+    if not cores:
+        raise ConfigError(f"--cores '{text}': no core given; use a list such as 0,1 or 0-3")
+    twice = sorted({c for c in cores if cores.count(c) > 1})
+    if twice:
+        raise ConfigError(
+            f"--cores {text}: core {','.join(map(str, twice))} listed twice; each task needs "
+            "a core of its own"
+        )
     return cores
 
 
@@ -161,18 +169,31 @@ def check_options(opts: argparse.Namespace) -> None:
     if opts.memory is not None and opts.memory <= 0:
         raise ConfigError(f"--memory {opts.memory}: give a size in MB > 0, such as 512")
     if opts.eal_log_level is not None:
-        check_log_level(opts.eal_log_level)
-    if opts.output:
+        check_log_level(opts.eal_log_level, "--eal-log-level")
+    if opts.output is not None:
         check_output(opts.output)
 
 
-def check_log_level(level: str) -> None:
+def check_log_level(level: str, where: str) -> None:
     name = level.split(":")[-1].strip().lower()
     if name in EAL_LOG_LEVELS or (name.isdigit() and 1 <= int(name) <= 8):
         return
     raise ConfigError(
-        f"--eal-log-level {level}: unknown level; use one of {', '.join(EAL_LOG_LEVELS)} (or 1-8)"
+        f"{where} {level}: unknown level; use one of {', '.join(EAL_LOG_LEVELS)} (or 1-8)"
     )
+
+
+def check_writable(option: str, path: str) -> None:
+    """Open ``path`` for writing now (and remove it again if it was not there), so that
+    /proc, read-only mounts and the like fail before DPDK starts, in one line."""
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{option} {path}: cannot write there: {e.strerror}") from None
+    if not existed:
+        os.unlink(path)
 
 
 def check_output(path: str) -> None:
@@ -189,13 +210,14 @@ def check_output(path: str) -> None:
         raise ConfigError(f"--output {path}: directory '{folder}' does not exist")
     if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise ConfigError(f"--output {path}: not writable (permission denied)")
+    check_writable("--output", path)
 
 
 def make_config(opts: argparse.Namespace) -> Config:
     cfg = load_file(opts.config) if opts.config else Config()
     if opts.port:
         cfg.ports = [parse_port_option(s) for s in opts.port]
-    if opts.cores:
+    if opts.cores is not None:
         cfg.cores = parse_cores(opts.cores)
     if opts.memory is not None:
         cfg.memory = opts.memory
@@ -203,6 +225,7 @@ def make_config(opts: argparse.Namespace) -> Config:
         cfg.eal = cfg.eal + list(opts.eal)
     if opts.eal_log_level:
         cfg.eal_log_level = opts.eal_log_level
+    check_log_level(cfg.eal_log_level, "eal_log_level")  # a config file's too
     return cfg.validate()
 
 

@@ -110,6 +110,9 @@ def check_dump_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"-w {args.write}: directory '{folder}' does not exist")
     if not os.access(folder, os.W_OK):
         raise ConfigError(f"-w {args.write}: directory '{folder}' is not writable")
+    from moonpy.cli import check_writable
+
+    check_writable("-w", args.write)
 
 
 def load_frames(path: str) -> tuple[bytes, array.array, array.array, list[float]]:

@@ -102,6 +102,15 @@ function mod.config(...)
             2)
     end
     local rxDescs = args.rxDescs or 512
+    -- descriptor and buffer counts: whole numbers in the range DPDK takes (it would
+    -- quietly round 0 up to its default, or fail with an errno for a huge one)
+    for _, k in ipairs({ "rxDescs", "txDescs", "numBufs" }) do
+        local v = args[k]
+        if v ~= nil and (type(v) ~= "number" or v ~= v or v < 1 or v > 65535 or v % 1 ~= 0) then
+            error(("device.config: %s = %s: give a whole number from 1 to 65535"):format(
+                k, tostring(v)), 2)
+        end
+    end
     local pools = nil
     if args.mempools then
         pools = {}
@@ -452,6 +461,9 @@ local MAX_RATE_MBIT = 4294967295 -- the hardware rate call takes a uint32 of Mbi
 --- single-frame bursts). 0 or less turns it off.
 function txProto:setRate(mbit)
     local given = mbit
+    if mbit ~= nil and tonumber(mbit) == nil then
+        error(("setRate(%s): the rate must be a number of Mbit/s"):format(tostring(given)), 2)
+    end
     mbit = tonumber(mbit) or 0
     -- nan, inf, negative or beyond the 32-bit Mbit/s of the hardware call: refused, not
     -- silently taken as "off" or wrapped around

@@ -230,8 +230,11 @@ class LuaVM:
             # with no frame of the script left (a command-line or configuration error
             # of `moonpy simple`) is one line (--debug shows everything)
             frames = [ln for ln in frames if not _library_frame(ln)]
-            if not frames and head.startswith(LUA_DIR):
-                head = head.split(": ", 1)[-1]
+            if head.startswith(LUA_DIR):
+                # raised inside the library: the place that matters is the script's call
+                msg = head.split(": ", 1)[-1]
+                where = frames[0].strip().split(": in ", 1)[0] if frames else ""
+                head = f"{where}: {msg}" if where else msg
         details = "stack traceback:\n" + "\n".join(frames) if frames else ""
         return ScriptError(
             f"{what}: {head}" if "Lua error" not in what else head,
