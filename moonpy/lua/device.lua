@@ -104,11 +104,11 @@ function mod.config(...)
     local rxDescs = args.rxDescs or 512
     -- descriptor and buffer counts: whole numbers in the range DPDK takes (it would
     -- quietly round 0 up to its default, or fail with an errno for a huge one)
-    for _, k in ipairs({ "rxDescs", "txDescs", "numBufs" }) do
+    for k, max in pairs({ rxDescs = 65535, txDescs = 65535, numBufs = 16777215 }) do
         local v = args[k]
-        if v ~= nil and (type(v) ~= "number" or v ~= v or v < 1 or v > 65535 or v % 1 ~= 0) then
-            error(("device.config: %s = %s: give a whole number from 1 to 65535"):format(
-                k, tostring(v)), 2)
+        if v ~= nil and (type(v) ~= "number" or v ~= v or v < 1 or v > max or v % 1 ~= 0) then
+            error(("device.config: %s = %s: give a whole number from 1 to %d"):format(
+                k, tostring(v), max), 2)
         end
     end
     local pools = nil
