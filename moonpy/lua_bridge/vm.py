@@ -219,7 +219,7 @@ class LuaVM:
         return tuple(results[i] for i in range(1, int(n) + 1))
 
     def _error(self, err: Any, what: str) -> ScriptError:
-        text = err.decode() if isinstance(err, bytes) else str(err)
+        text = err.decode(errors="replace") if isinstance(err, bytes) else str(err)
         if text.startswith(_EXIT_MARKER):
             return ScriptExit(self.task_name)
         head, _, trace = text.partition("\nstack traceback:")
