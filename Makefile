@@ -5,7 +5,9 @@
 
 PY ?= python3
 PIP ?= $(PY) -m pip
-APT_PACKAGES = libdpdk-dev pkg-config dpdk dpdk-dev iproute2 libpcap-dev
+# the tests' tools too: tcpdump is the oracle of the pf filters, `script` (bsdutils) gives
+# the dashboard test a pseudo-terminal; under CI=true a test missing its tool fails
+APT_PACKAGES = libdpdk-dev pkg-config dpdk dpdk-dev iproute2 libpcap-dev tcpdump bsdutils
 BUILD_INPUTS = setup.py setup.cfg pyproject.toml $(wildcard moonpy/*.pyx moonpy/dpdk/*.pxi \
 	moonpy/includes/*.pxd moonpy/csrc/*.c moonpy/csrc/*.h)
 RUN_ARGS ?= lua_scripts/udp-load.lua 0 1 --time 10
@@ -57,9 +59,22 @@ compat: .build-stamp
 	@test -n "$(MOONGEN)" -a -n "$(LIBMOON)" || { echo "usage: make compat MOONGEN=path LIBMOON=path"; exit 2; }
 	$(PY) -m moonpy.compat --moongen $(MOONGEN) --libmoon $(LIBMOON)
 
-lint:
+# the linters (apt: luacheck; pip: ruff, mypy, cython-lint; mypy reads the installed
+# dependencies' types, hence the build), then every check; the same
+# checks run from .pre-commit-config.yaml
+LINT_PIP = ruff mypy cython-lint
+.lint-stamp: .build-stamp
+	@dpkg -s lua-check >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq lua-check; }
+	$(PIP) install -q $(LINT_PIP)
+	@touch $@
+
+lint: .lint-stamp
 	ruff check moonpy tests
 	ruff format --check moonpy tests
+	$(PY) -m mypy
+	cython-lint moonpy/*.pyx moonpy/dpdk/*.pxi
+	luacheck moonpy/lua
 
 clean:
-	rm -rf build *.egg-info moonpy/_dpdk.c moonpy/*.so .build-stamp .deps-stamp
+	rm -rf build *.egg-info moonpy/_dpdk.c moonpy/*.so .build-stamp .deps-stamp .lint-stamp

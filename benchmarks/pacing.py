@@ -1,4 +1,4 @@
-"""Pacing quality of moonpy's software rate control on a virtual cable (issue 6).
+"""Pacing quality of moonpy's software rate control on a virtual cable.
 
     python benchmarks/pacing.py                      # the table in docs/timing.md
     python benchmarks/pacing.py --time 5 --json out.json

@@ -6,7 +6,7 @@ child's memory and rate sampled throughout.
 
 Prints one line per sample (seconds, RSS, anonymous RSS, TX Mpps from the
 script's own counter lines) and a verdict: RSS growth from the first sample
-after the warm-up to the end, and the spread of the rate. Issue 10's target is
+after the warm-up to the end, and the spread of the rate. The target is
 growth < 1 % over 10 minutes with a stable rate.
 """
 

@@ -31,9 +31,22 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
+# the package's parent: a checkout, or site-packages when moonpy is installed
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_LUA = ROOT / "lua_scripts" / "benchmark.lua"
-UDP_LOAD_PY = ROOT / "examples" / "udp-load.py"
+# an installed wheel carries the scripts the benchmark runs in moonpy/_data (setup.py
+# copies them there at build time); in a checkout they are read where they are edited
+PACKAGE_DATA = Path(__file__).resolve().parent / "_data"
+IN_CHECKOUT = (ROOT / "lua_scripts" / "benchmark.lua").is_file()
+
+
+def _script(checkout_path: str) -> Path:
+    if IN_CHECKOUT:
+        return ROOT / checkout_path
+    return PACKAGE_DATA / Path(checkout_path).name
+
+
+BENCH_LUA = _script("lua_scripts/benchmark.lua")
+UDP_LOAD_PY = _script("examples/udp-load.py")
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,12 @@ def run_child(
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryFile(mode="w+") as out:
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT, text=True
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT if IN_CHECKOUT else None,
+            text=True,
         )
         deadline = time.monotonic() + timeout
         while True:
@@ -527,7 +545,7 @@ def table_row(r: Result, by: dict[str, Result]) -> str:
 
 
 def notes(info: dict, by: dict[str, Result]) -> list[str]:
-    """The lines under the table: the ratios issue 9 sets targets for (where both
+    """The lines under the table: the ratios docs/performance.md sets targets for (where both
     sides were measured) and how to read the RX rows."""
     lines = []
     for a, b, target in (

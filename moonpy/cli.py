@@ -21,9 +21,10 @@ import sys
 import traceback
 
 from moonpy import _dpdk
-from moonpy.config import Config, load_file, parse_port_option
+from moonpy.config import Config, check_writable, load_file, parse_port_option
 from moonpy.engine import Engine, remove_runtime_dir
 from moonpy.errors import ConfigError, MoonpyError
+from moonpy.report import report_leaks, run_meta
 
 COMMANDS = ("ports", "bench", "replay", "dump", "simple")
 
@@ -183,19 +184,6 @@ def check_log_level(level: str, where: str) -> None:
     )
 
 
-def check_writable(option: str, path: str) -> None:
-    """Open ``path`` for writing now (and remove it again if it was not there), so that
-    /proc, read-only mounts and the like fail before DPDK starts, in one line."""
-    existed = os.path.exists(path)
-    try:
-        with open(path, "a"):
-            pass
-    except OSError as e:
-        raise ConfigError(f"{option} {path}: cannot write there: {e.strerror}") from None
-    if not existed:
-        os.unlink(path)
-
-
 def check_output(path: str) -> None:
     """The results file must be one moonpy can write, and writable, before the run."""
     if not path.endswith(OUTPUT_KINDS):
@@ -343,25 +331,6 @@ def run_script(opts: argparse.Namespace, cfg: Config) -> int:
     return report_leaks(leaks, code, engine.reclaimed)
 
 
-def report_leaks(leaks: list[str], code: int, reclaimed: dict[str, int] | None = None) -> int:
-    """Warn about mbufs that did not come back; with MOONPY_CHECK_LEAKS=1 (the test suite
-    sets it) a run that would have succeeded fails with exit code 70 instead. ``reclaimed``
-    (pool name: buffers) is what tasks that died on an error held, put back at the end."""
-    got = {name: n for name, n in (reclaimed or {}).items() if n}
-    if got:
-        where = ", ".join(f"{name}: {n}" for name, n in got.items())
-        print(
-            f"[INFO]  {sum(got.values())} buffers held by the failed run's tasks were "
-            f"returned to their pools ({where})",
-            file=sys.stderr,
-        )
-    for leak in leaks:
-        print(f"[WARN]  buffers not returned to their pool: {leak}", file=sys.stderr)
-    if leaks and code == 0 and os.environ.get("MOONPY_CHECK_LEAKS") == "1":
-        return 70
-    return code
-
-
 def _early_signal(signo: int, frame: object) -> None:
     if not _dpdk.eal_initialized():
         # nothing to unwind yet (DPDK not started): end now, as __main__ does during its
@@ -371,22 +340,6 @@ def _early_signal(signo: int, frame: object) -> None:
         sys.stderr.flush()
         os._exit(128 + signo)
     raise SystemExit(128 + signo)
-
-
-def run_meta(opts: argparse.Namespace, cfg: Config, engine: Engine) -> dict:
-    """What a results file needs to reproduce the run."""
-    from moonpy import __version__
-
-    return {
-        "moonpy_version": __version__,
-        "script": opts.target,
-        "args": list(opts.args),
-        "ports": [{"id": p.id, "kind": p.kind, "detail": p.describe()} for p in engine.ports],
-        "cores": engine.cores,
-        "memory_mb": cfg.memory,
-        "timestamps": "software (TSC)",
-        "tsc_hz": _dpdk.tsc_hz(),
-    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -405,9 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     if not opts.color and (not sys.stdout.isatty() or os.environ.get("NO_COLOR")):
         opts.no_color = True  # piped into a file or another program: no escape codes
     if opts.no_color:
-        from moonpy import stats
+        from moonpy import log
 
-        stats.set_color(False)
+        log.set_color(False)
     if opts.debug:
         os.environ["MOONPY_DEBUG"] = "1"  # Lua errors keep moonpy's own frames too
     if opts.target == "ports" and opts.args and opts.args[0] in ("-h", "--help"):

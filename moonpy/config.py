@@ -195,7 +195,7 @@ def parse_port_option(text: str) -> PortSpec:
             data[key] = value.lower() in ("1", "true", "yes", "on")
         else:
             data[key] = value
-    valid = set(PORT_KINDS.get(data["kind"], ())) | {"mac"}  # type: ignore[arg-type]
+    valid = set(PORT_KINDS.get(str(data["kind"]), ())) | {"mac"}
     for key in data:
         if key != "kind" and data["kind"] in PORT_KINDS and key not in valid:
             raise ConfigError(
@@ -210,3 +210,16 @@ def parse_port_option(text: str) -> PortSpec:
 
 def first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
+
+
+def check_writable(option: str, path: str) -> None:
+    """Open ``path`` for writing now (and remove it again if it was not there), so that
+    /proc, read-only mounts and the like fail before DPDK starts, in one line."""
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{option} {path}: cannot write there: {e.strerror}") from None
+    if not existed:
+        os.unlink(path)

@@ -16,10 +16,10 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from moonpy import _dpdk, engine, stats
+from moonpy import _dpdk, engine, log
 from moonpy.engine import Counters, Port
 from moonpy.errors import ConfigError
-from moonpy.stats import log_error, log_info, log_warn
+from moonpy.log import log_error, log_info, log_warn
 
 MAX_RATE_MBIT = 4294967295  # the hardware rate call takes a uint32 of Mbit/s
 
@@ -320,7 +320,7 @@ def wait_for_links(*devices: Device, max_wait: float = 9.0) -> int:
         _link_line(d, up, speed)
         up_count += up
     msg = "1 device is up." if up_count == 1 else f"{up_count} devices are up."
-    log_info(f"\033[0;32m{msg}\033[0m" if stats.COLOR else msg)
+    log_info(f"\033[0;32m{msg}\033[0m" if log.COLOR else msg)
     return up_count
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from moonpy import _dpdk
 from moonpy.config import Config, PortSpec, parse_mac
 from moonpy.errors import ConfigError, MoonpyError
-from moonpy.stats import log_warn
+from moonpy.log import log_warn
 
 # port kinds whose frames nobody inspects: skip software checksums there
 _SINK_KINDS = {"null"}

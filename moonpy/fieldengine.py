@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import random as _random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from dataclasses import field as _field  # a Var has a member called field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from moonpy.proto import Field, IPv6Field, Layout, decode, template_bytes
 
 if TYPE_CHECKING:
     from moonpy import _dpdk
-    from moonpy.device import TxQueue
     from moonpy.memory import BufArray, Mempool
 
 # op kinds and flags (mp_fieldengine.h); kept here so compile() needs no DPDK
@@ -50,7 +50,7 @@ class Var:
     """Base of the variations: a field path and how many packets share each value."""
 
     field: str
-    every: int = field(default=1, kw_only=True)
+    every: int = _field(default=1, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,9 @@ class Increment(Var):
 
     min: Any = None
     max: Any = None
-    step: int = field(default=1, kw_only=True)
-    start: Any = field(default=None, kw_only=True)
-    count: int | None = field(default=None, kw_only=True)
+    step: int = _field(default=1, kw_only=True)
+    start: Any = _field(default=None, kw_only=True)
+    count: int | None = _field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class FromList(Var):
     """Values from ``values`` in turn (or at random with ``random=True``)."""
 
     values: Sequence[Any] = ()
-    random: bool = field(default=False, kw_only=True)
+    random: bool = _field(default=False, kw_only=True)
 
 
 # ---- fixups --------------------------------------------------------------------------
@@ -290,6 +290,7 @@ def _var_op(v: Var, layout: Layout, tpl: bytearray, max_size: int) -> OpSpec:
         packed = b"".join(x.to_bytes(8, "little") for x in vals)
         kind = FE_RANDOM_LIST if v.random else FE_LIST
         return (kind, off, width, shift, mask, 0, 0, 0, 0, v.every, 0, 0, 0, packed, len(vals))
+    assert isinstance(v, (Random, Increment)), v
     lo, hi = _values(f, v.field, v.min, v.max)
     start = None
     step = 1
@@ -357,7 +358,7 @@ def _l3_l4(layout: Layout, what: str) -> tuple[int, int, int, int]:
 
 def _compile(stream: Stream) -> Program:
     tpl = bytearray(stream.template)
-    layout = decode(bytes(tpl))
+    layout = decode(bytearray(tpl))
     sizes: bytes | None = None
     size_random = False
     if isinstance(stream.size, Sizes):
@@ -407,6 +408,16 @@ def _compile(stream: Stream) -> Program:
 
 
 # ---- running -------------------------------------------------------------------------
+
+
+class TxQueue(Protocol):
+    """What the send loop needs of a queue (moonpy.device.TxQueue has it): a protocol,
+    so the field engine sits below the device API that calls it."""
+
+    qid: int
+
+    @property
+    def _dpdk_port(self) -> int: ...
 
 
 def send_stream(

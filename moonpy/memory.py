@@ -81,7 +81,7 @@ def create_mempool(
     if template is not None:
         data = template_bytes(template)
         _dpdk.pool_write_template(raw, data, len(data))
-        layout = decode(data)
+        layout = decode(bytearray(data))
     if init is not None:
         layout = _run_init(raw, init) or layout
     return Mempool(raw, layout)

@@ -21,9 +21,10 @@ import threading
 from types import ModuleType
 from typing import Any
 
-from moonpy import _dpdk, memory, stats, tasks
+from moonpy import _dpdk, log, memory, tasks
 from moonpy.config import Config
 from moonpy.engine import Engine, remove_runtime_dir
+from moonpy.report import failed_tasks_line, report_leaks, run_meta
 
 MODULE_NAME = "moonpy_script"
 
@@ -81,7 +82,7 @@ def parse_arguments(module: ModuleType, path: str, words: list[str]) -> tuple[li
 
 
 def _report(exc: BaseException, task: str = "master", script: str = "") -> None:
-    text = tasks.format_error(exc, task, stats.COLOR)
+    text = tasks.format_error(exc, task, log.COLOR)
     if script and not tasks.where(exc):
         head, _, rest = text.partition("\n")
         text = f"{head}\n{script}: {rest}"
@@ -128,7 +129,6 @@ def make_console(
 ) -> Any:
     """The same console as a Lua script's (moonpy.console.RunConsole): live dashboard on
     a terminal, plain lines otherwise, the summary and ``--output`` results."""
-    from moonpy.cli import run_meta
     from moonpy.console import RunConsole
 
     return RunConsole(
@@ -143,7 +143,7 @@ def make_console(
 
 def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     """Run ``opts.target`` with script arguments ``opts.args``; returns the exit code."""
-    stats.set_color(not opts.no_color)
+    log.set_color(not opts.no_color)
     path = opts.target
     try:
         module = load_script(path)
@@ -195,10 +195,13 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
             file=sys.stderr,
             flush=True,
         )
+    dead = manager.failures()
+    if dead:
+        print(failed_tasks_line([t.name for t in dead]), file=sys.stderr, flush=True)
     sig = _dpdk.signal_received()
     if sig:
         code = 128 + sig
-    elif failed or stuck or manager.failures():
+    elif failed or stuck or dead:
         code = 1
     elif exit_request is not None:
         code = exit_request
@@ -214,7 +217,6 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
         os._exit(code or 1)
     memory.free_all_arrays()
     tasks.install(None)
-    from moonpy.cli import report_leaks
 
-    leaks = engine.shutdown(reclaim=bool(failed or manager.failures()))
+    leaks = engine.shutdown(reclaim=bool(failed or dead))
     return report_leaks(leaks, code, engine.reclaimed)

@@ -21,11 +21,11 @@ import time
 
 from moonpy import _dpdk
 from moonpy.bpf import compile_filter
-from moonpy.cli import report_leaks
-from moonpy.config import Config
+from moonpy.config import Config, check_writable
 from moonpy.engine import Engine
 from moonpy.errors import ConfigError
 from moonpy.pcapfile import PcapWriter, read_pcap
+from moonpy.report import report_leaks
 
 
 def replay_parser() -> argparse.ArgumentParser:
@@ -110,8 +110,6 @@ def check_dump_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"-w {args.write}: directory '{folder}' does not exist")
     if not os.access(folder, os.W_OK):
         raise ConfigError(f"-w {args.write}: directory '{folder}' is not writable")
-    from moonpy.cli import check_writable
-
     check_writable("-w", args.write)
 
 

@@ -7,8 +7,12 @@ dicts, which it unpacks back into the same kind of Lua object: a device is
 `device.get(id)` again, a queue the same queue, a mempool/pipe/barrier/lock the
 same C object (all VMs share one process), a table a deep copy.
 
-Functions, coroutines, userdata and raw pointers do not cross: `marshal.lua`
-rejects them, naming the argument, before anything starts.
+All values of one message (a task's arguments, its results, one pipe message) are
+packed together, as libmoon's one serialized dump: a table met again is a `Ref` to the
+first, so tables shared between arguments stay shared and cycles survive. Other FFI
+cdata crosses as a `Pointer` into the sender's memory (tasks share the address space,
+as in libmoon). Functions, coroutines and userdata arrive as nil (libmoon's serializer
+writes functions as nil); `marshal.lua` warns once where that happens.
 """
 
 from __future__ import annotations
@@ -75,10 +79,27 @@ class RxQueue:
 @serde
 @dataclass
 class Pointer:
-    """A process-global C object shared by address: mempool, ring, barrier, lock."""
+    """C memory shared by address: a mempool, ring, barrier, lock, or any cdata (a
+    struct value arrives as a pointer to it)."""
 
     ctype: str
     address: int
+
+
+@serde
+@dataclass
+class Ref:
+    """The table with this id, packed earlier in the same message."""
+
+    id: int
+
+
+@serde
+@dataclass
+class Code:
+    """What a table's ``__serialize`` metamethod returned as code: run in the receiving VM."""
+
+    value: str
 
 
 @dataclass
@@ -93,13 +114,17 @@ class Custom:
 
 @dataclass
 class Table:
-    """A plain Lua table: array part (holes as Nil) and hash part."""
+    """A plain Lua table: array part (holes as Nil) and hash part; ``id`` names it for
+    the ``Ref``s later in the same message."""
 
     array: list[Value] = field(default_factory=list)
     hash: list[tuple[Value, Value]] = field(default_factory=list)
+    id: int = 0
 
 
-Value = Union[Nil, Bool, Num, Int64, Str, Device, TxQueue, RxQueue, Pointer, Custom, Table]  # noqa: UP007
+Value = Union[  # noqa: UP007
+    Nil, Bool, Num, Int64, Str, Device, TxQueue, RxQueue, Pointer, Ref, Code, Custom, Table
+]
 
 # the two recursive classes get their pyserde code once `Value` exists
 serde(Custom)
@@ -115,6 +140,8 @@ _KINDS: dict[str, type] = {
     "txq": TxQueue,
     "rxq": RxQueue,
     "ptr": Pointer,
+    "ref": Ref,
+    "code": Code,
     "custom": Custom,
     "table": Table,
 }
@@ -144,6 +171,10 @@ def from_descriptor(desc: Any) -> Value:
         return RxQueue(int(get("port")), int(get("queue")))
     if kind == "ptr":
         return Pointer(_text(get("ctype")), int(get("addr")))
+    if kind == "ref":
+        return Ref(int(get("id")))
+    if kind == "code":
+        return Code(_text(get("v")))
     if kind == "custom":
         return Custom(_text(get("module")), _text(get("ctor")), from_descriptor(get("data")))
     if kind == "table":
@@ -156,7 +187,7 @@ def from_descriptor(desc: Any) -> Value:
         for i in range(1, m + 1):
             entry = hsh[i]
             pairs.append((from_descriptor(entry[1]), from_descriptor(entry[2])))
-        return Table(array, pairs)
+        return Table(array, pairs, int(get("id") or 0))
     raise ValueError(f"unknown value kind {kind!r} in a task argument")
 
 
@@ -170,7 +201,10 @@ def to_descriptor(value: Value) -> dict:
             "a": [to_descriptor(v) for v in value.array],
             "m": len(value.hash),
             "h": [[to_descriptor(k), to_descriptor(v)] for k, v in value.hash],
+            "id": value.id,
         }
+    if isinstance(value, Ref):
+        return {"k": "ref", "id": value.id}
     if isinstance(value, Custom):
         return {
             "k": "custom",

@@ -21,57 +21,18 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
+
+# scripts call stats.log_info(...) (the examples do): the log lines live in moonpy.log
+from moonpy.log import code, log_error, log_info, log_warn, lua_number  # noqa: F401
+from moonpy.timer import get_time
 
 if TYPE_CHECKING:
     from moonpy.device import Device, RxQueue, TxQueue
     from moonpy.packet import Packet
     from moonpy.tasks import Task
 
-# MoonGen writes ANSI colours even into files; `moonpy --no-color` turns them off
-COLOR = True
-
 _RX_COLOR, _TX_COLOR = "1;36", "0;34"
-
-
-def set_color(on: bool) -> None:
-    global COLOR
-    COLOR = on
-
-
-def _code(body: str = "0") -> str:
-    return f"\033[{body}m" if COLOR else ""
-
-
-def _line(prefix: str, text: str, color: str, file: IO[str] | None = None) -> None:
-    out = file or sys.stdout
-    line = prefix + text
-    out.write(f"\033[{color}m{line}\033[0m\n" if COLOR else line + "\n")
-    out.flush()
-
-
-def log_info(text: str, file: IO[str] | None = None) -> None:
-    """``[INFO]  text`` in white, as MoonGen's ``log:info``."""
-    _line("[INFO]  ", text, "1;37", file)
-
-
-def log_warn(text: str, file: IO[str] | None = None) -> None:
-    """``[WARN]  text`` in yellow."""
-    _line("[WARN]  ", text, "1;33", file)
-
-
-def log_error(text: str, file: IO[str] | None = None) -> None:
-    """``[ERROR] text`` in bold red."""
-    _line("[ERROR] ", text, "1;31", file)
-
-
-def get_time() -> float:
-    """Seconds on the TSC clock (MoonGen's ``getTime``); monotonic time before DPDK runs."""
-    from moonpy import _dpdk
-
-    if _dpdk.eal_initialized():
-        return _dpdk.rdtsc() / _dpdk.tsc_hz()
-    return time.monotonic()
 
 
 # ---- math (MoonGen's stats.average, stdDev, addStats) -------------------------------
@@ -236,12 +197,12 @@ class Counter:
         self.file.flush()
 
     def _color(self) -> str:
-        return _code(_RX_COLOR if self.direction == "RX" else _TX_COLOR)
+        return code(_RX_COLOR if self.direction == "RX" else _TX_COLOR)
 
     def _emit_update(self, mpps: float, mbit: float, wire: float) -> None:
         if self.format == "plain":
             self.file.write(
-                f"{self._color()}[{self.name}] {self.direction}{_code()}: "
+                f"{self._color()}[{self.name}] {self.direction}{code()}: "
                 f"{mpps:.2f} Mpps, {mbit:.0f} Mbit/s ({wire:.0f} Mbit/s with framing)\n"
             )
             self.file.flush()
@@ -251,7 +212,7 @@ class Counter:
     def _emit_final(self) -> None:
         if self.format == "plain":
             self.file.write(
-                f"{self._color()}[{self.name}] {self.direction}{_code()}: "
+                f"{self._color()}[{self.name}] {self.direction}{code()}: "
                 f"{self.mpps.avg:.2f} (StdDev {self.mpps.std_dev:.2f}) Mpps, "
                 f"{self.mbit.avg:.0f} (StdDev {self.mbit.std_dev:.0f}) Mbit/s "
                 f"({self.wire_mbit.avg:.0f} Mbit/s with framing), total {self.total} packets "
@@ -263,23 +224,14 @@ class Counter:
 
     def _csv_row(self, mpps: float, mbit: float, wire: float) -> None:
         self.file.write(
-            f"{int(time.time())},{self.name},{self.direction},{_g(mpps)},{_g(mbit)},"
-            f"{_g(wire)},{self.total},{self.total_bytes}\n"
+            f"{int(time.time())},{self.name},{self.direction},{lua_number(mpps)},{lua_number(mbit)},"
+            f"{lua_number(wire)},{self.total},{self.total_bytes}\n"
         )
         self.file.flush()
 
 
-def _g(x: float) -> str:
-    """Lua's ``tostring`` of a number: ``%.14g``."""
-    if math.isnan(x):
-        return "nan"
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.14g}"
-
-
 def _device_of(dev: Device | TxQueue | RxQueue) -> Device:
-    return getattr(dev, "dev", dev)  # type: ignore[return-value]
+    return cast("Device", getattr(dev, "dev", dev))
 
 
 class _DevCounter(Counter):

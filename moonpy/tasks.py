@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moonpy import _dpdk
+from moonpy import _dpdk, log
 from moonpy.engine import dpdk_thread
 from moonpy.errors import ConfigError, MoonpyError, TaskError
 from moonpy.taskcores import TaskRegistry, give_up
@@ -105,7 +105,7 @@ class TaskManager(TaskRegistry[Task]):
             raise TaskError(f"start_task: the first argument must be a function, got {fn!r}")
         with self._lock:
             chosen = self.pick_core(shared, core)
-            label = name or getattr(fn, "__name__", "task")
+            label = name or str(getattr(fn, "__name__", "task"))
             task = self.register(lambda id: Task(id, label, chosen, shared, fn, args, manager=self))
         task.thread = threading.Thread(
             target=self._run, args=(task,), name=f"task-{task.name}", daemon=True
@@ -121,11 +121,10 @@ class TaskManager(TaskRegistry[Task]):
             task.exit_code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
             _dpdk.stop()
         except BaseException as e:
+            # as in libmoon: report it at once, give the task an empty result and let
+            # the other tasks and the master go on; the exit status says it failed
             task.error = e
-            try:
-                self.on_failure(task, e)
-            finally:
-                _dpdk.stop()
+            self.on_failure(task, e)
         finally:
             task.done.set()
 
@@ -134,9 +133,7 @@ class TaskManager(TaskRegistry[Task]):
 
 
 def _warn(message: str) -> None:
-    from moonpy.stats import log_warn  # (stats imports this module)
-
-    log_warn(message, file=sys.stderr)
+    log.log_warn(message, file=sys.stderr)
 
 
 def _is_user_frame(filename: str) -> bool:
@@ -205,9 +202,8 @@ def _raised_by_moonpy(exc: BaseException) -> bool:
 
 
 def _report_failure(task: Task, exc: BaseException) -> None:
-    from moonpy import stats
 
-    print(format_error(exc, task.name, stats.COLOR), file=sys.stderr, flush=True)
+    print(format_error(exc, task.name, log.COLOR), file=sys.stderr, flush=True)
 
 
 # ---- the module-level API -----------------------------------------------------------

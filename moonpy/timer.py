@@ -5,9 +5,15 @@ from __future__ import annotations
 import time
 
 from moonpy import _dpdk
-from moonpy.stats import get_time
 
 __all__ = ["Timer", "get_time", "sleep_micros", "sleep_millis", "tsc_hz"]
+
+
+def get_time() -> float:
+    """Seconds on the TSC clock (MoonGen's ``getTime``); monotonic time before DPDK runs."""
+    if _dpdk.eal_initialized():
+        return _dpdk.rdtsc() / _dpdk.tsc_hz()
+    return time.monotonic()
 
 
 def tsc_hz() -> int:

@@ -73,9 +73,10 @@ ROWS = [
     (
         "unserializable-arg",
         [],
-        HEAD + 'function master() mg.startTask("t", print) end\nfunction t() end\n',
+        HEAD + 'function master() mg.startTask("t", require("ffi").new("struct { int a; }")) end\n'
+        "function t() end\n",
         [],
-        "argument 1: a function",
+        "argument 1: cdata<struct",
         1,
     ),
     (

@@ -3,6 +3,7 @@ model with one LuaJIT VM per task; errors, signals and odd scripts end cleanly."
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -30,8 +31,18 @@ def test_unserializable_argument_names_the_argument():
     proc = run_moonpy("--no-color", script("bad_argument.lua"))
     assert proc.returncode == 1
     assert "[FATAL] Lua error in task master" in proc.stderr
-    assert 'tests/lua/bad_argument.lua:4: startTask("victim") argument 2: a function' in proc.stderr
+    assert (
+        'tests/lua/bad_argument.lua:5: startTask("victim") argument 2: cdata<struct' in proc.stderr
+    )
+    assert "is an anonymous struct, which cannot cross to another task" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_task_arguments_cross_as_one_dump_with_shared_tables_cycles_and_cdata():
+    proc = run_moonpy("--no-color", script("task_one_dump.lua"))
+    assert proc.returncode == 0, proc.stderr
+    assert "ONE DUMP OK" in proc.stdout
+    assert 'startTask("check") argument 3: a function cannot cross' in proc.stderr
 
 
 def test_function_nested_in_a_table_arrives_as_nil_with_a_warning():
@@ -57,12 +68,22 @@ def test_runtime_error_in_master_stops_tasks_and_fails():
     assert "spinner stopped" in proc.stdout  # the other task left its loop
 
 
-def test_runtime_error_in_task_is_reported_and_stops_the_run():
+def test_runtime_error_in_task_is_reported_and_the_run_goes_on():
     proc = run_moonpy("--no-color", script("task_error.lua"))
     assert proc.returncode == 1
     assert "[FATAL] Lua error in task crasher" in proc.stderr
-    assert "tests/lua/task_error.lua:12: boom in task" in proc.stderr
-    assert "spinner stopped" in proc.stdout
+    assert "tests/lua/task_error.lua:17: boom in task" in proc.stderr
+    # as libmoon: the dead task's result is empty, the master and the other task go on
+    # until the run's end (1.5 s, long after the crash at 0.1 s)
+    assert "crasher result: 0 values" in proc.stdout
+    assert "master continued, running=true" in proc.stdout
+    m = re.search(r"spinner stopped after ([\d.]+) s", proc.stdout)
+    assert m and float(m.group(1)) >= 1.2, proc.stdout
+    assert "spinner result: 42" in proc.stdout
+    # and the end says which task failed, where the exit status is read
+    assert proc.stderr.rstrip().splitlines()[-1] == (
+        "[ERROR] 1 task failed (crasher; errors above); exit status 1"
+    ), proc.stderr
 
 
 def test_task_that_never_checks_running_is_reported_not_hung():
@@ -204,7 +225,7 @@ def test_software_checksums_on_a_port_without_offload(tmp_path):
 def test_buffers_of_a_task_that_died_go_back_to_their_pool():
     proc = run_moonpy("--no-color", script("task_dies_holding_buffers.lua"))
     assert proc.returncode == 1
-    assert "task_dies_holding_buffers.lua:27: dies holding 34 buffers" in proc.stderr
+    assert "task_dies_holding_buffers.lua:29: dies holding 34 buffers" in proc.stderr
     assert "receiver stopped" in proc.stdout
     # exactly what it held: a sent buffer put back twice would show as a pool over full
     assert "34 buffers held by the failed run's tasks were returned" in proc.stderr

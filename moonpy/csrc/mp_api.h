@@ -90,7 +90,7 @@ struct mp_api {
      * pseudo-header checksum written at l2 + l3 + cs_offset (what a NIC expects) */
     void (*offload_l4)(struct rte_mbuf **bufs, uint32_t n, uint64_t flags, uint32_t l2_len,
                        uint32_t l3_len, uint32_t cs_offset);
-    /* ---- timing (issue 6): software timestamps, pacing patterns, hardware clocks ---- */
+    /* ---- timing: software timestamps, pacing patterns, hardware clocks ---- */
     /* Send one frame; returns the TSC read right before the tx_burst that took it (0: the run
      * stopped first, frame freed). tsc_offset >= 0 first writes that TSC into the frame at
      * that byte offset (MoonGen's sendWithTimestamp); < 0 leaves the frame alone. */
@@ -135,7 +135,6 @@ extern "C" {
 const struct mp_api *mp_api_get(void);
 void mp_init(uint64_t tsc_hz, int udata64_offset);
 void mp_port_set(uint16_t port, uint32_t flags, int peer);
-uint32_t mp_port_flags_get(uint16_t port);
 int mp_port_peer(uint16_t port);
 void mp_install_signal_handlers(void);
 int mp_signal_received(void);
@@ -144,7 +143,6 @@ uint64_t mp_drops_into(uint16_t port);
 void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring); /* NULL: detach */
 void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types); /* nq < 2: off */
 uint64_t mp_rss_default_types(void);
-int mp_running_now(void);
 void mp_stop(void);
 void mp_reset_lifecycle(void);
 void mp_set_runtime_cycles(uint64_t cycles);

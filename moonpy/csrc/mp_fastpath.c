@@ -50,8 +50,6 @@ int mp_running(uint64_t extra_cycles)
     return rte_rdtsc() < d + extra_cycles;
 }
 
-int mp_running_now(void) { return mp_running(0); }
-
 void mp_stop(void)
 {
     uint64_t now = rte_rdtsc();
@@ -1725,8 +1723,6 @@ void mp_port_set(uint16_t port, uint32_t flags, int peer)
     port_flags[port] = flags;
     port_peer[port] = peer;
 }
-
-uint32_t mp_port_flags_get(uint16_t port) { return port < MP_MAX_PORTS ? port_flags[port] : 0; }
 
 int mp_port_peer(uint16_t port) { return port < MP_MAX_PORTS ? port_peer[port] : -1; }
 

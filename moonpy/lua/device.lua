@@ -23,12 +23,17 @@ int rte_eth_xstats_get_names(uint16_t port_id, struct rte_eth_xstat_name *xstats
     unsigned int size);
 ]])
 
+-- As in libmoon the metatable IS the prototype (`txQueue.__index = txQueue`): scripts
+-- call metamethods as methods (`queue:__tostring()`, `dev:__eq(other)`).
 local devProto = {}
-local devMt = { __index = devProto }
+devProto.__index = devProto
+local devMt = devProto
 local txProto = {}
-local txMt = { __index = txProto }
+txProto.__index = txProto
+local txMt = txProto
 local rxProto = {}
-local rxMt = { __index = rxProto }
+rxProto.__index = rxProto
+local rxMt = rxProto
 mod.__devicePrototype = devProto
 mod.__txQueuePrototype = txProto
 mod.__rxQueuePrototype = rxProto
@@ -44,6 +49,16 @@ function txMt.__moonpy_pack(self) return { k = "txq", port = self.id, queue = se
 function rxMt.__eq(a, b) return a.id == b.id and a.qid == b.qid end
 function rxMt.__tostring(self) return ("[RxQueue: id=%d, qid=%d]"):format(self.id, self.qid) end
 function rxMt.__moonpy_pack(self) return { k = "rxq", port = self.id, queue = self.qid } end
+-- libmoon's serializer hook: code that rebuilds the object in another VM
+function devMt.__serialize(self)
+    return ('return require("device").get(%d)'):format(self.id), true
+end
+function txMt.__serialize(self)
+    return ('return require("device").get(%d):getTxQueue(%d)'):format(self.id, self.qid), true
+end
+function rxMt.__serialize(self)
+    return ('return require("device").get(%d):getRxQueue(%d)'):format(self.id, self.qid), true
+end
 
 local configKeys = {
     port = true, rxQueues = true, txQueues = true, rxDescs = true, txDescs = true,
@@ -178,7 +193,9 @@ end
 
 function devProto:getLinkStatus()
     local up, speed, duplex = host.link(self.id)
-    return { status = up, speed = speed, duplex = duplex and 1 or 0, duplexAutoneg = 0 }
+    -- libmoon's fields and types: booleans (duplexAutoneg is libmoon's `link_duplex == 0`)
+    return { status = up, speed = speed, duplex = duplex and true or false,
+        duplexAutoneg = not duplex }
 end
 
 local function linkLine(dev, up, speed)
@@ -270,6 +287,75 @@ function devProto:getSocket() return 0 end
 function devProto:getName() return ("unknown NIC (PCI ID 0:0)") end
 function devProto:getDriverName() return self.driverName end
 function devProto:getPciId() return 0 end
+
+pcall(ffi.cdef, [[
+struct rte_ether_addr;
+int rte_eth_dev_mac_addr_add(uint16_t port_id, struct rte_ether_addr *mac_addr, uint32_t pool);
+int rte_eth_dev_mac_addr_remove(uint16_t port_id, struct rte_ether_addr *mac_addr);
+int rte_eth_dev_fw_version_get(uint16_t port_id, char *fw_version, size_t fw_size);
+]])
+
+-- a MAC given as "aa:bb:cc:dd:ee:ff" or as a union mac_address (cdata)
+local function macBytes(mac)
+    if type(mac) == "string" then
+        local u, i = ffi.new("uint8_t[6]"), 0
+        for byte in mac:gmatch("%x%x") do
+            if i < 6 then u[i] = tonumber(byte, 16) end
+            i = i + 1
+        end
+        if i ~= 6 then log:fatal("could not parse mac address '%s'", mac) end
+        return u
+    end
+    return ffi.cast("uint8_t *", mac)
+end
+
+-- A virtual cable delivers every frame (no MAC filter) and the ring PMD keeps no MAC
+-- table of its own (DPDK would store an added address over the default one), so on
+-- cables the addresses are only checked; other ports use DPDK's MAC filter calls.
+local function hasMacFilter(dev)
+    return dev.kind ~= "cable"
+end
+
+--- Add a MAC address to the port's receive filter (DPDK's rte_eth_dev_mac_addr_add).
+function devProto:addMac(mac)
+    local bytes = macBytes(mac)
+    if not hasMacFilter(self) then return end
+    local rc = ffi.C.rte_eth_dev_mac_addr_add(self.pid, ffi.cast("struct rte_ether_addr *",
+        bytes), 0)
+    if rc ~= 0 then log:fatal("could not add mac: %d", rc) end
+end
+
+--- Remove a MAC address added with addMac.
+function devProto:removeMac(mac)
+    local bytes = macBytes(mac)
+    if not hasMacFilter(self) then return end
+    local rc = ffi.C.rte_eth_dev_mac_addr_remove(self.pid, ffi.cast("struct rte_ether_addr *",
+        bytes))
+    if rc ~= 0 then log:fatal("could not remove mac: %d", rc) end
+end
+
+--- The firmware version string, or nil (with libmoon's warning) where the driver has none.
+function devProto:getFirmware()
+    local buf = ffi.new("char[1024]")
+    local rc = ffi.C.rte_eth_dev_fw_version_get(self.pid, buf, 1024)
+    if rc ~= 0 then
+        log:warn("Failed to get firmware version: %d", rc)
+        return nil
+    end
+    return ffi.string(buf)
+end
+
+--- The port's rte_eth_dev_info fields that scripts read (libmoon returns the struct itself;
+--- its layout changes between DPDK versions, so moonpy gives a table with the same names).
+function devProto:getInfo()
+    local driver, maxRx, maxTx, rxCapa, txCapa = host.device_dev_info(self.id)
+    return {
+        driver_name = driver, if_index = 0,
+        max_rx_queues = maxRx, max_tx_queues = maxTx,
+        nb_rx_queues = self.numRxQueues, nb_tx_queues = self.numTxQueues,
+        rx_offload_capa = rxCapa, tx_offload_capa = txCapa,
+    }
+end
 function devProto:store() end
 function devProto:checkSocket() end
 function devProto:stop() end

@@ -309,7 +309,7 @@ function histogram:__serialize()
 	return code, true
 end
 
--- ---- timestamp source and JSON (timing, issue 6) ----------------------------------------
+-- ---- timestamp source and JSON (latency measurements) -----------------------------------
 -- Convention: `hist.source` names where the samples' timestamps came from ("software
 -- timestamps (TSC)", "hardware timestamps (IEEE 1588)") and `hist.resolution` is their
 -- resolution in ns. A timestamper sets them with timestamper:label(hist); histograms without

@@ -10,7 +10,6 @@ local host = api.host
 local mod = {}
 
 local hz = api.tsc_hz
-local C = api.C
 local rdtsc, cRunning = api.rdtsc, api.running
 
 mod.config = {
@@ -60,7 +59,7 @@ local function start(kind, core, ...)
             :format(type(name)), 3)
     end
     local ok, descs, count = pcall(marshal.packList, args, 2, n,
-        ("startTask(\"%s\")"):format(name))
+        ("startTask(\"%s\")"):format(name), true)
     if not ok then error(descs, 3) end
     local id, gotCore = host.start_task(name, descs, count, kind, core or -1)
     return setmetatable({ id = id, core = gotCore, name = name }, taskMt)

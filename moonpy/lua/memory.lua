@@ -152,6 +152,14 @@ end
 
 compat.registerIpairs(bufArrayType, function(self) return bufsIter, self, 0 end)
 
+-- As in libmoon (`bufArray.__index`, `bufArray.__len`, ... are fields of the method
+-- table): the metamethods are callable as methods too, `bufs:__len()`.
+bufArray.__index = bufArrayMt.__index
+bufArray.__newindex = bufArrayMt.__newindex
+bufArray.__len = bufArrayMt.__len
+bufArray.__tostring = bufArrayMt.__tostring
+function bufArray.__ipairs(self) return bufsIter, self, 0 end
+
 -- Fill all `size` entries from the pool. When the pool is empty the call
 -- waits for buffers in flight (a cable ring, another task) while the run
 -- goes on; once stopped it empties the array instead of handing out garbage.
@@ -215,6 +223,13 @@ local UDP4 = bit.bor(F_IPV4, F_IP_CKSUM, F_UDP)
 local TCP4 = bit.bor(F_IPV4, F_IP_CKSUM, F_TCP)
 local UDP6, TCP6 = bit.bor(F_IPV6, F_UDP), bit.bor(F_IPV6, F_TCP)
 local IP4 = bit.bor(F_IPV4, F_IP_CKSUM)
+
+--- IPSec offload for every buffer of the array (libmoon: buf:offloadIPSec on each).
+function bufArray:offloadIPSec(idx, mode, secType)
+    for i = 0, self.size - 1 do
+        self.array[i]:offloadIPSec(idx, mode, secType)
+    end
+end
 
 function bufArray:offloadUdpChecksums(ipv4, l2Len, l3Len)
     local v4 = ipv4 == nil or ipv4

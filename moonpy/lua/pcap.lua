@@ -83,11 +83,8 @@ local function errnoText()
 	return ffi.string(C.moonpy_pcap_strerror(ffi.errno()))
 end
 
-local INITIAL_FILE_SIZE = 512 * 1024 * 1024
-
 --- Kept for compatibility: the writer grows as needed, no size is preallocated.
-function mod:setInitialFilesize(newSizeInBytes) -- luacheck: ignore self
-	INITIAL_FILE_SIZE = newSizeInBytes
+function mod:setInitialFilesize(newSizeInBytes) -- luacheck: ignore self newSizeInBytes
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -118,7 +115,7 @@ function mod:newWriter(filename, startTime) -- luacheck: ignore self
 	hdr.sigfigs = 0
 	hdr.snaplen = MAX_RECORD
 	hdr.network = 1
-	local self = setmetatable({
+	local self = setmetatable({ -- luacheck: ignore 412 (the writer, not the module)
 		file = f, buffer = buffer, filename = filename, startTime = startTime,
 		offset = 0, rec = ffi.new("pcaprec_hdr_t"),
 	}, writer)
@@ -165,6 +162,13 @@ function writer:flush()
 	if self.file ~= nil then
 		C.moonpy_pcap_fflush(self.file)
 	end
+end
+
+--- libmoon grows its memory-mapped file with resize(size) when it is full; moonpy's
+--- writer writes through stdio, so the file grows as frames are written. A script's own
+--- call flushes what was written so far (the file then holds every frame written).
+function writer:resize(size) -- luacheck: ignore size
+	self:flush()
 end
 
 --- Flush and close the file.

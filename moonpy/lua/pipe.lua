@@ -105,6 +105,9 @@ function packetRing.__moonpy_pack(self)
 	return ringDesc("pipe", "fromPacketRing", self.ring, self.capacity)
 end
 
+-- libmoon's serializer hook, callable as a method as in libmoon
+packetRing.__serialize = marshal.serializer
+
 function packetRing.__tostring(self)
 	return ("[PacketRing: 0x%x]"):format(addrOf(self.ring))
 end
@@ -189,6 +192,9 @@ function slowPipe.__moonpy_pack(self)
 	}
 end
 
+-- libmoon's serializer hook, callable as a method as in libmoon
+slowPipe.__serialize = marshal.serializer
+
 function slowPipe.__tostring(self)
 	return ("[SlowPipe: id=%d]"):format(self.pipe)
 end
@@ -240,7 +246,8 @@ function slowPipe:recv()
 end
 
 function slowPipe:count()
-	return call(host.sync_pipe_count, self.pipe)
+	-- one value, as libmoon (a trailing nil would show in select("#", ...) and table.pack)
+	return (call(host.sync_pipe_count, self.pipe))
 end
 
 --- Dequeue and discard every message.
@@ -279,6 +286,9 @@ end
 function fastPipe.__moonpy_pack(self)
 	return ringDesc("pipe", "fromFastPipe", self.pipe, self.capacity)
 end
+
+-- libmoon's serializer hook, callable as a method as in libmoon
+fastPipe.__serialize = marshal.serializer
 
 function fastPipe.__tostring(self)
 	return ("[FastPipe: 0x%x]"):format(addrOf(self.pipe))

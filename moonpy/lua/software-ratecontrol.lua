@@ -91,6 +91,9 @@ function rateLimiter.__moonpy_pack(self)
     return { k = "custom", module = "software-ratecontrol", ctor = "fromTable", data = descs[1] }
 end
 
+-- libmoon's serializer hook, callable as a method as in MoonGen
+rateLimiter.__serialize = marshal.serializer
+
 function rateLimiter.__tostring(self)
     return ("[RateLimiter: %s, %s]"):format(tostring(self.queue), self.mode)
 end

@@ -660,7 +660,7 @@ local function statsTask(args)
 	args = args or {}
 	-- This loop wakes 100 times a second and makes a little garbage each time; with Lua's
 	-- default pause (collect when the heap has doubled) its heap crept up by about 1 MiB over
-	-- the first minutes of a run, which a long run saw as memory growth (issue 10's soak).
+	-- the first minutes of a run, which a long run (the 10-minute soak) saw as memory growth.
 	-- Collecting as it goes keeps the heap at its live size; the work is small and once a
 	-- second.
 	collectgarbage("setpause", 100)

@@ -7,7 +7,7 @@ once per stats interval, or when a task starts or ends.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from moonpy import _dpdk
 from moonpy.errors import ConfigError
@@ -15,8 +15,24 @@ from moonpy.lua_bridge.host_sync import SyncHost
 from moonpy.serialize import Message, pack_message, to_descriptor
 
 if TYPE_CHECKING:
-    from moonpy.lua_bridge.script import LuaRun
+    from moonpy.engine import Engine
+    from moonpy.lua_bridge.tasks import TaskManager
     from moonpy.lua_bridge.vm import LuaVM
+
+
+class LuaRun(Protocol):
+    """What a VM's host calls need of the run (moonpy.lua_bridge.script.LuaRun has it):
+    a protocol here, so the host layer does not import the runner that builds it."""
+
+    engine: Engine
+    tasks: TaskManager
+    rates: dict[tuple[int, int], tuple[float, float]]
+    task_queues: dict[int, set[tuple[int, int, str]]]
+    live_counters: dict[str, tuple]
+    live_histograms: dict[str, tuple]
+    exit_request: int | None
+
+    def on_port_configured(self, port: int) -> None: ...
 
 
 def _int(v: Any) -> int:
@@ -31,6 +47,8 @@ class Host(SyncHost):
     """One per VM: knows the run (engine, tasks) and its own Lua runtime.
 
     Inter-task primitives (pipes, namespaces, locks, barriers) live in SyncHost."""
+
+    run: LuaRun
 
     def __init__(self, run: LuaRun) -> None:
         self.run = run
@@ -49,6 +67,18 @@ class Host(SyncHost):
         p = self.engine.port(_int(port))
         mac = ":".join(f"{b:02x}" for b in self.engine.mac(p.id))
         return p.kind, p.dpdk_id, p.configured, p.rx_queues, p.tx_queues, mac, p.driver
+
+    def device_dev_info(self, port: Any) -> tuple:
+        """(driver, max rx queues, max tx queues, rx and tx offload capabilities)."""
+        p = self.engine.port(_int(port))
+        info = _dpdk.port_info(p.dpdk_id)
+        return (
+            info["driver"],
+            info["max_rx_queues"],
+            info["max_tx_queues"],
+            info["rx_offload_capa"],
+            info["tx_offload_capa"],
+        )
 
     def configure_device(
         self,

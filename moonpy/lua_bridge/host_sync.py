@@ -27,7 +27,6 @@ from moonpy.errors import MoonpyError
 from moonpy.serialize import Message, Value, from_descriptor, pack_message, to_descriptor
 
 if TYPE_CHECKING:
-    from moonpy.lua_bridge.script import LuaRun
     from moonpy.lua_bridge.vm import LuaVM
 
 _SLICE = 0.05  # seconds between checks of the run's stop flag while waiting
@@ -111,7 +110,8 @@ def _text(v: Any) -> str:
 class SyncHost:
     """Methods here are called from Lua as ``MOONPY_HOST.<name>(...)``."""
 
-    run: LuaRun
+    # the run is only where the shared state hangs (an attribute set on first use)
+    run: object
     vm: LuaVM | None
 
     # ---- state --------------------------------------------------------------

@@ -13,9 +13,18 @@ from moonpy.errors import ScriptError
 from moonpy.lua_bridge.host import Host
 from moonpy.lua_bridge.tasks import Task, TaskManager
 from moonpy.lua_bridge.vm import LuaVM, ScriptExit
+from moonpy.report import failed_tasks_line
 from moonpy.serialize import Message, pack_message, to_descriptor
 
 RED, RESET = "\033[0;31m", "\033[0m"
+
+
+def write_lines(*lines: str) -> None:
+    """Whole lines to stderr in one write: task threads print to the same terminal or
+    pipe at the same time, and a line split between two writes can interleave with
+    theirs (scripts' users parse the output)."""
+    sys.stderr.write("".join(line + "\n" for line in lines))
+    sys.stderr.flush()
 
 
 class LuaRun:
@@ -48,6 +57,7 @@ class LuaRun:
         self.live_histograms: dict[str, tuple] = {}
         self.task_queues: dict[int, set[tuple[int, int, str]]] = {}  # task id -> queues
         self.stuck: list[Task] = []
+        self._kept_vms: list[LuaVM] = []
         self.tasks = TaskManager(
             engine.cores,
             engine.config.shared_cores,
@@ -60,11 +70,8 @@ class LuaRun:
     # ---- hooks ---------------------------------------------------------------
 
     def warn(self, text: str) -> None:
-        print(
-            f"\033[1;33m[WARN]  {text}\033[0m" if self.color else f"[WARN]  {text}",
-            file=sys.stderr,
-            flush=True,
-        )
+        line = f"\033[1;33m[WARN]  {text}\033[0m" if self.color else f"[WARN]  {text}"
+        write_lines(line)
 
     def on_port_configured(self, port: int) -> None:
         if self._port_hook:
@@ -75,13 +82,10 @@ class LuaRun:
         if not err.details:
             # nothing of the script's in the stack: the message is all there is, one line
             line = f"{head}: {err}"
-            print(f"{RED}{line}{RESET}" if self.color else line, file=sys.stderr)
-            sys.stderr.flush()
+            write_lines(f"{RED}{line}{RESET}" if self.color else line)
             return
-        print(f"{RED}{head}{RESET}" if self.color else head, file=sys.stderr)
-        print(str(err), file=sys.stderr)
-        print(err.details, file=sys.stderr)
-        sys.stderr.flush()
+        lines = [f"{RED}{head}{RESET}" if self.color else head, str(err), err.details]
+        write_lines(*lines)
 
     def _task_body(self, task: Task) -> Message | None:
         vm = LuaVM(
@@ -96,13 +100,20 @@ class LuaRun:
         )
         vm.load_script()
         descs = vm.table([to_descriptor(v) for v in task.args.values])
-        packed, n = vm.call("task", task.name, descs, len(task.args.values))
+        packed, n, by_address = vm.call("task", task.name, descs, len(task.args.values))
+        if by_address:
+            # cdata of this VM crossed by address (its results, or what it passed on to
+            # tasks it started): keep the VM, so that memory stays valid for the receivers
+            self._kept_vms.append(vm)
         return pack_message(packed, int(n))
 
     def _task_failed(self, task: Task, err: ScriptError) -> None:
-        _dpdk.stop()
         if isinstance(err, ScriptExit):
+            # os.exit in a task ends the whole process in MoonGen: end the run
+            _dpdk.stop()
             return
+        # As libmoon: the error is printed at once, the task's result is empty, and the
+        # other tasks and the master go on; the exit status at the end says it failed.
         self.errors.append(err)
         self.report(err)
 
@@ -161,6 +172,11 @@ class LuaRun:
             self.stuck = stuck
         else:
             self.stuck = []
+        failed = [e for e in self.errors if e.task and e.task != "master"]
+        if failed:
+            # the run went on past them (as in MoonGen): say once at the end, where the
+            # exit status is read, which tasks failed
+            write_lines(failed_tasks_line([str(e.task) for e in failed]))
         sig = _dpdk.signal_received()
         if sig:
             return 128 + sig

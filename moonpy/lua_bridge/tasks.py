@@ -9,7 +9,6 @@ core, at most ``shared_cores`` at a time.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -106,7 +105,3 @@ class TaskManager(TaskRegistry[Task]):
             if give_up(stopped, self.grace):
                 return None
         return None if task.error else task.results
-
-
-def eprint(*parts: str) -> None:
-    print(*parts, file=sys.stderr, flush=True)

@@ -82,8 +82,8 @@ def _cdefs() -> dict[str, str]:
 # Every `host.name` that Lua evaluates on the Python object makes a new bound method and
 # a lupa reference to it, freed only when that VM's garbage collector next runs; a stats
 # task polling devices once a second then grows the process by about 1 KiB/s for many
-# minutes (issue 10's soak). Lua sees the host through a table that looks each name up
-# once.
+# minutes (seen in benchmarks/soak.py's 10-minute run). Lua sees the host through a
+# table that looks each name up once.
 HOST_PROXY = """
 local py = ...
 return setmetatable({}, { __index = function(t, name)

@@ -1,7 +1,8 @@
 local mg = require "moongen"
+local ffi = require "ffi"
 
 function master()
-    mg.startTask("victim", 1, function() end)
+    mg.startTask("victim", 1, ffi.new("struct { int a; }"))
     mg.waitForTasks()
 end
 

@@ -6,6 +6,8 @@ local memory = require "memory"
 local device = require "device"
 
 function master()
+    -- the run goes on after a task dies (as in libmoon); it ends here
+    mg.setRuntime(1)
     local tx = device.config{port = 0}
     local rx = device.config{port = 1}
     device.waitForLinks()

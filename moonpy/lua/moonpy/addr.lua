@@ -64,7 +64,7 @@ mod.ip4Type = ip4Type
 mod.ip6Type = ip6Type
 
 local function warn(fmt, ...)
-	io.stderr:write("[WARN]  ", format(fmt, ...), "\n")
+	io.stderr:write("[WARN]  " .. format(fmt, ...) .. "\n") -- one write: a whole line
 end
 
 ---------------------------------------------------------------------------------------------------

@@ -42,8 +42,10 @@ function main.task(fname, descs, n)
             .. "must be global)"):format(fname), 0)
     end
     local results = table.pack(fn(marshal.unpackList(descs, n)))
-    local packed, count = marshal.packList(results, 1, results.n, ("task %s result"):format(fname))
-    return packed, count
+    local packed, count = marshal.packList(results, 1, results.n, ("task %s result"):format(fname),
+        true)
+    -- cdata in the results points into this VM's memory: Python keeps the VM then
+    return packed, count, marshal.crossedByAddress
 end
 
 return main

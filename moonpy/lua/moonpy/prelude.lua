@@ -10,6 +10,44 @@ require("moonpy.random").install()
 -- whole lines reach a pipe (the dashboard, a test) as soon as they are printed
 io.stdout:setvbuf("line")
 
+-- One write per line: LuaJIT's print writes each argument, tab and the newline with
+-- separate stdio calls, so lines printed by several task threads at once (all VMs share
+-- the process's stdout) could interleave mid-line; and even one fwrite of a whole line
+-- may leave in two write()s when the stdio buffer fills, with a stderr line between
+-- them. So print hands the whole line to one write(2) on fd 1 (after flushing what
+-- io.write left in the stdio buffer, to keep the order); users parse these lines.
+do
+    local ffi = require "ffi"
+    pcall(ffi.cdef, "long write(int fd, const void *buf, unsigned long count);")
+    local C, stdout, select, concat = ffi.C, io.stdout, select, table.concat
+    -- like Lua's print, call the global tostring (a script may replace it)
+    local G = _G
+    local function writeLine(line)
+        stdout:flush()
+        local len, off = #line, 0
+        local p = ffi.cast("const char *", line)
+        while off < len do
+            local n = tonumber(C.write(1, p + off, len - off))
+            if n <= 0 then
+                if ffi.errno() ~= 4 then return end -- EINTR: again; else drop like stdio
+            else
+                off = off + n
+            end
+        end
+    end
+    rawset(_G, "print", function(...)
+        local n = select("#", ...)
+        if n == 1 then
+            writeLine(G.tostring((...)) .. "\n")
+            return
+        end
+        local parts = { ... }
+        local tostr = G.tostring
+        for i = 1, n do parts[i] = tostr(parts[i]) end
+        writeLine(concat(parts, "\t", 1, n) .. "\n")
+    end)
+end
+
 -- a script's os.exit must not kill the process under DPDK: end the run instead
 local host = MOONPY_HOST
 os.exit = function(code)

@@ -307,7 +307,7 @@ local function lacpTask(name, queues)
 	end
 	st[name] = { up = 0, numPorts = #ports, mac = lacpMac }
 	local lastUpdate, lastUp = 0, -1
-	local band, bor, bnot = bit.band, bit.bor, bit.bnot
+	local bor, bnot = bit.bor, bit.bnot
 	while L.libmoon.running() do
 		for _, port in ipairs(ports) do
 			local rx = port.rxQueue:tryRecvIdle(bufs, 100)

@@ -127,7 +127,7 @@ local function emit(level, fmt, ...)
 	if level == "debug" then
 		return
 	end
-	io.stderr:write(format("[%s] ", level:upper()), format(fmt, ...), "\n")
+	io.stderr:write(format("[%s] ", level:upper()) .. format(fmt, ...) .. "\n") -- one write: a whole line
 end
 
 function mod.warn(fmt, ...)
@@ -212,13 +212,13 @@ local function addAccessors(methods, member, ctype)
 	methods["get" .. name .. "String"] = function(self) return tostring(get(self)) end
 end
 
---- A new header method table. `format` (optional): the header's C member list; accessors are
+--- A new header method table. `members` (optional): the header's C member list; accessors are
 --- generated for its integer members.
-function mod.initHeader(format)
+function mod.initHeader(members)
 	local methods = setmetatable({}, defaults)
 	methods.__index = methods
-	if format then
-		for line in (format .. "\n"):gmatch("([^\n]*)\n") do
+	if members then
+		for line in (members .. "\n"):gmatch("([^\n]*)\n") do
 			line = line:gsub("//.*$", ""):gsub("/%*.-%*/", "")
 			local ctype, member = line:match("^%s*([%w_]+)%s+([%w_]+)%s*%[?%d*%]?%s*;")
 			if ctype and (ctype == "uint8_t" or ctype == "uint16_t" or ctype == "uint32_t") then

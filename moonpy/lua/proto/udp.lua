@@ -1,7 +1,6 @@
 -- proto.udp: UDP header (member `udp`). Fill arguments are udpSrc / udpDst (not ...Port).
 
 local bit = require "bit"
-local ffi = require "ffi"
 local template = require "proto.template"
 
 local rshift, bswap = bit.rshift, bit.bswap
