@@ -52,9 +52,9 @@ def master(args: argparse.Namespace) -> None:
     if args.rx_dev != args.tx_dev:
         rx_dev = device.config(port=args.rx_dev, rx_queues=1)
     device.wait_for_links()
-    if args.rate > 0:
+    if args.rate != 0:  # set_rate refuses nan, inf and negative rates
         tx_dev.get_tx_queue(0).set_rate(args.rate)
-    if args.time > 0:
+    if args.time != 0:  # set_runtime refuses negative and nan
         moonpy.set_runtime(args.time)
     stats.start_stats_task(tx_devices=[tx_dev], rx_devices=[rx_dev] if rx_dev != tx_dev else [])
     load = python_load if args.python_loop else engine_load

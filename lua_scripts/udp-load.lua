@@ -26,10 +26,10 @@ function master(args)
         rxDev = device.config{port = args.rxDev, rxQueues = 1}
     end
     device.waitForLinks()
-    if args.rate > 0 then
+    if args.rate ~= 0 then -- setRate refuses nan, inf and negative rates
         txDev:getTxQueue(0):setRate(args.rate)
     end
-    if args.time > 0 then
+    if args.time ~= 0 then
         mg.setRuntime(args.time)
     end
     stats.startStatsTask{txDevices = {txDev}, rxDevices = rxDev ~= txDev and {rxDev} or {}}

@@ -84,6 +84,8 @@ def _port(value: str, where: str) -> Pred:
         port = int(value)
     except ValueError:
         raise ConfigError(f"filter: '{value}' is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"filter: port {port} is out of range; ports are 0 to 65535")
 
     def match(f: bytes) -> bool:
         proto, off = _l4(f)

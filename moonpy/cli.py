@@ -15,28 +15,56 @@ belongs to it (its `configure(parser)` parses them, `--help` included).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
 import traceback
 
 from moonpy import _dpdk
-from moonpy.config import Config, load_file, parse_port_option
-from moonpy.engine import Engine
+from moonpy.config import Config, check_writable, load_file, parse_port_option
+from moonpy.engine import Engine, remove_runtime_dir
 from moonpy.errors import ConfigError, MoonpyError
-from moonpy.report import report_leaks
+from moonpy.report import report_leaks, run_meta
 
 COMMANDS = ("ports", "bench", "replay", "dump", "simple", "rfc2544")
+
+SUBCOMMANDS = """commands (in place of SCRIPT):
+  ports                 list the configured ports and their drivers
+  replay FILE.pcap      send a pcap file's frames from a port (moonpy replay --help)
+  dump -w FILE.pcap     capture a port's frames to pcap (moonpy dump --help)
+  simple start FLOW:TX:RX ...   MoonGen's `simple` flows (moonpy simple help)
+  bench                 compare the engines' packet rates (moonpy bench --help)
+"""
+
+OUTPUT_KINDS = (".jsonl", ".json", ".csv")
+# DPDK's --log-level names (rte_log.h) and their numbers
+EAL_LOG_LEVELS = ("emergency", "alert", "critical", "error", "warning", "notice", "info", "debug")
+# moonpy options that take a value (the word after them is not the script)
+VALUE_OPTIONS = (
+    "--config",
+    "--port",
+    "--cores",
+    "--memory",
+    "--eal",
+    "--eal-log-level",
+    "--output",
+    "--grace",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="moonpy",
         description="MoonGen-compatible scriptable packet generator (DPDK + LuaJIT).",
-        epilog="Ports default to one virtual cable (ports 0 <-> 1). Examples: "
-        "`moonpy lua_scripts/udp-load.lua 0 1`, `moonpy --port null ports`, "
-        "`moonpy --port cable --port pcap,tx=out.pcap SCRIPT.lua 0 2`.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=SUBCOMMANDS + "\nPorts default to one virtual cable (ports 0 <-> 1). Examples:\n"
+        "  moonpy lua_scripts/udp-load.lua 0 1\n  moonpy --port null ports\n"
+        "  moonpy --port cable --port pcap,tx=out.pcap SCRIPT.lua 0 2\n",
     )
+    from moonpy import __version__
+
+    p.add_argument("--version", action="version", version=f"moonpy {__version__}")
     p.add_argument("--config", metavar="FILE", help="TOML configuration file ([[ports]] ...)")
     p.add_argument(
         "--port",
@@ -59,7 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plain", action="store_true", help="MoonGen's plain text output, no live dashboard"
     )
-    p.add_argument("--no-color", action="store_true", help="no ANSI colours in output")
+    p.add_argument(
+        "--no-color",
+        action="store_true",
+        help="no ANSI colours in output (the default when stdout is not a terminal)",
+    )
+    p.add_argument(
+        "--color", action="store_true", help="ANSI colours even when stdout is not a terminal"
+    )
     p.add_argument(
         "--output",
         metavar="FILE",
@@ -73,7 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds tasks get to stop at the end of a run (default 3)",
     )
     p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
-    p.add_argument("target", metavar="SCRIPT|ports", help="a .lua script, or `ports`")
+    p.add_argument(
+        "target",
+        metavar="SCRIPT|COMMAND",
+        help="a .lua or .py script, or one of: " + ", ".join(COMMANDS),
+    )
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the script")
     return p
 
@@ -89,14 +128,85 @@ def parse_cores(text: str) -> list[int]:
                 cores.append(int(part))
     except ValueError:
         raise ConfigError(f"--cores {text}: use a list such as 0,1 or 0-3") from None
+    if not cores:
+        raise ConfigError(f"--cores '{text}': no core given; use a list such as 0,1 or 0-3")
+    twice = sorted({c for c in cores if cores.count(c) > 1})
+    if twice:
+        raise ConfigError(
+            f"--cores {text}: core {','.join(map(str, twice))} listed twice; each task needs "
+            "a core of its own"
+        )
     return cores
+
+
+def join_eal_values(argv: list[str]) -> list[str]:
+    """``--eal --huge-dir=/dev/hugepages`` (README's form): argparse takes a value that
+    starts with ``-`` for an option, so the EAL argument is joined as ``--eal=VALUE``.
+    Only moonpy's own options (before the script) are looked at."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--eal" and i + 1 < len(argv):
+            out.append(f"--eal={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        if a in VALUE_OPTIONS:
+            if i + 1 < len(argv):
+                out.append(argv[i + 1])
+            i += 2
+            continue
+        if not a.startswith("-"):
+            return out + argv[i + 1 :]  # the script: the rest is its own
+        i += 1
+    return out
+
+
+def check_options(opts: argparse.Namespace) -> None:
+    """Options that argparse's types accept but that make no sense: refused before DPDK
+    starts, with one line each."""
+    if not math.isfinite(opts.grace) or opts.grace < 0:
+        raise ConfigError(f"--grace {opts.grace}: give a number of seconds >= 0, such as 3")
+    if opts.memory is not None and opts.memory <= 0:
+        raise ConfigError(f"--memory {opts.memory}: give a size in MB > 0, such as 512")
+    if opts.eal_log_level is not None:
+        check_log_level(opts.eal_log_level, "--eal-log-level")
+    if opts.output is not None:
+        check_output(opts.output)
+
+
+def check_log_level(level: str, where: str) -> None:
+    name = level.split(":")[-1].strip().lower()
+    if name in EAL_LOG_LEVELS or (name.isdigit() and 1 <= int(name) <= 8):
+        return
+    raise ConfigError(
+        f"{where} {level}: unknown level; use one of {', '.join(EAL_LOG_LEVELS)} (or 1-8)"
+    )
+
+
+def check_output(path: str) -> None:
+    """The results file must be one moonpy can write, and writable, before the run."""
+    if not path.endswith(OUTPUT_KINDS):
+        raise ConfigError(
+            f"--output {path}: unknown file type; use a name ending in "
+            f"{', '.join(OUTPUT_KINDS)} (JSON lines or MoonGen CSV)"
+        )
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        raise ConfigError(f"--output {path}: is a directory; give a file name")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"--output {path}: directory '{folder}' does not exist")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ConfigError(f"--output {path}: not writable (permission denied)")
+    check_writable("--output", path)
 
 
 def make_config(opts: argparse.Namespace) -> Config:
     cfg = load_file(opts.config) if opts.config else Config()
     if opts.port:
         cfg.ports = [parse_port_option(s) for s in opts.port]
-    if opts.cores:
+    if opts.cores is not None:
         cfg.cores = parse_cores(opts.cores)
     if opts.memory is not None:
         cfg.memory = opts.memory
@@ -104,6 +214,7 @@ def make_config(opts: argparse.Namespace) -> Config:
         cfg.eal = cfg.eal + list(opts.eal)
     if opts.eal_log_level:
         cfg.eal_log_level = opts.eal_log_level
+    check_log_level(cfg.eal_log_level, "eal_log_level")  # a config file's too
     return cfg.validate()
 
 
@@ -215,6 +326,7 @@ def run_script(opts: argparse.Namespace, cfg: Config) -> int:
     if run.stuck:
         # a thread we cannot stop still uses DPDK: leave without tearing it down
         sys.stderr.flush()
+        remove_runtime_dir()
         os._exit(code or 1)
     leaks = engine.shutdown(reclaim=bool(run.errors))
     return report_leaks(leaks, code, engine.reclaimed)
@@ -231,22 +343,6 @@ def _early_signal(signo: int, frame: object) -> None:
     raise SystemExit(128 + signo)
 
 
-def run_meta(opts: argparse.Namespace, cfg: Config, engine: Engine) -> dict:
-    """What a results file needs to reproduce the run."""
-    from moonpy import __version__
-
-    return {
-        "moonpy_version": __version__,
-        "script": opts.target,
-        "args": list(opts.args),
-        "ports": [{"id": p.id, "kind": p.kind, "detail": p.describe()} for p in engine.ports],
-        "cores": engine.cores,
-        "memory_mb": cfg.memory,
-        "timestamps": "software (TSC)",
-        "tsc_hz": _dpdk.tsc_hz(),
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # until the C handler takes over (once DPDK runs), SIGINT/SIGTERM unwind through
@@ -258,9 +354,25 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench.main(argv[1:])
     parser = build_parser()
-    opts = parser.parse_args(argv)
+    opts = parser.parse_args(join_eal_values(argv))
     opts.args, dpdk_conf = extract_dpdk_config(opts.args)
+    if not opts.color and (not sys.stdout.isatty() or os.environ.get("NO_COLOR")):
+        opts.no_color = True  # piped into a file or another program: no escape codes
+    if opts.no_color:
+        from moonpy import log
+
+        log.set_color(False)
+    if opts.debug:
+        os.environ["MOONPY_DEBUG"] = "1"  # Lua errors keep moonpy's own frames too
+    if opts.target == "ports" and opts.args and opts.args[0] in ("-h", "--help"):
+        print(
+            "usage: moonpy [moonpy options] ports\n\nList the configured ports "
+            "(kind, DPDK id, driver, MAC, link, queues).\nPorts come from --port/--config; "
+            "see `moonpy --help` for those options."
+        )
+        return 0
     try:
+        check_options(opts)
         if dpdk_conf:
             check_dpdk_config(dpdk_conf, opts)
         cfg = make_config(opts)

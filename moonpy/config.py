@@ -76,6 +76,19 @@ class PortSpec:
                     )
         if self.kind in ("tap", "af_packet") and not self.iface and self.kind == "af_packet":
             raise ConfigError(f"{where}: give iface=NAME of an existing interface")
+        if self.iface is not None:
+            # Linux interface names are at most 15 bytes (IFNAMSIZ - 1), without '/' or
+            # blanks; the kernel's own error for a longer one is "Operation not permitted"
+            if not self.iface or len(self.iface.encode()) > 15:
+                raise ConfigError(
+                    f"{where}: interface name '{self.iface}' is {len(self.iface.encode())} "
+                    "bytes; Linux allows 1 to 15"
+                )
+            if any(c in self.iface for c in "/ \t\n,:="):
+                raise ConfigError(
+                    f"{where}: interface name '{self.iface}' may not contain '/', ',', ':', "
+                    "'=' or blanks"
+                )
         if self.kind == "pci" and not self.address:
             raise ConfigError(f"{where}: give address=DOMAIN:BUS:DEV.FN, e.g. 0000:03:00.0")
         if self.mac is not None and parse_mac(self.mac) is None:
@@ -197,3 +210,16 @@ def parse_port_option(text: str) -> PortSpec:
 
 def first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
+
+
+def check_writable(option: str, path: str) -> None:
+    """Open ``path`` for writing now (and remove it again if it was not there), so that
+    /proc, read-only mounts and the like fail before DPDK starts, in one line."""
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise ConfigError(f"{option} {path}: cannot write there: {e.strerror}") from None
+    if not existed:
+        os.unlink(path)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
+from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress_bar import ProgressBar
@@ -192,25 +193,38 @@ def lua_number(x: float) -> str:
 # ---- rendering ------------------------------------------------------------------
 
 
+# numbers are never cut to "6,75…": where a table is wider than the terminal the
+# header words wrap (no vertical rules: more room) and a number that still cannot fit
+# folds onto a second line instead of losing digits
+NUMBER_COLUMN: dict[str, Any] = {"overflow": "fold"}
+COMPACT: dict[str, Any] = {
+    "box": box.SIMPLE_HEAD,
+    "padding": (0, 1),
+    "collapse_padding": True,
+    "pad_edge": False,
+    "show_edge": False,
+}
+
+
 def port_table(
     ports: list[PortRates], rates_by_queue: dict[tuple[int, int], tuple[float, float]]
 ) -> Table:
-    t = Table(title="ports", expand=False, title_justify="left")
+    t = Table(title="ports", expand=False, title_justify="left", **COMPACT)
     for col in (
         "port",
         "kind",
-        "TX Mpps",
-        "TX Mbit/s",
-        "TX wire",
-        "RX Mpps",
-        "RX Mbit/s",
-        "RX wire",
-        "TX total",
-        "RX total",
+        "TX\nMpps",
+        "TX\nMbit/s",
+        "TX\nwire",
+        "RX\nMpps",
+        "RX\nMbit/s",
+        "RX\nwire",
+        "TX\ntotal",
+        "RX\ntotal",
         "missed",
         "errors",
     ):
-        t.add_column(col, justify="left" if col in ("kind",) else "right")
+        t.add_column(col, justify="left" if col == "kind" else "right", **NUMBER_COLUMN)
     for r in ports:
         t.add_row(
             str(r.port),
@@ -331,20 +345,20 @@ def sparkline(counts: list[int]) -> str:
 
 
 def summary_table(summary: dict[str, Any]) -> Table:
-    t = Table(title="summary", title_justify="left")
+    t = Table(title="summary", title_justify="left", **COMPACT)
     for col in (
         "port",
         "kind",
-        "TX packets",
-        "TX avg Mpps",
-        "TX peak Mpps",
-        "RX packets",
-        "RX avg Mpps",
-        "RX peak Mpps",
+        "TX\npackets",
+        "TX\navg Mpps",
+        "TX\npeak Mpps",
+        "RX\npackets",
+        "RX\navg Mpps",
+        "RX\npeak Mpps",
         "missed",
         "loss",
     ):
-        t.add_column(col, justify="left" if col == "kind" else "right")
+        t.add_column(col, justify="left" if col == "kind" else "right", **NUMBER_COLUMN)
     for p in summary["ports"]:
         loss = "" if p.get("loss") is None else f"{p['loss'] * 100:.3f} %"
         t.add_row(

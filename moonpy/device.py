@@ -12,6 +12,7 @@ two). Devices and queues are plain values: pass them to tasks freely.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from moonpy import _dpdk, engine, log
 from moonpy.engine import Counters, Port
 from moonpy.errors import ConfigError
 from moonpy.log import log_error, log_info, log_warn
+
+MAX_RATE_MBIT = 4294967295  # the hardware rate call takes a uint32 of Mbit/s
 
 if TYPE_CHECKING:
     from moonpy.fieldengine import Stream
@@ -181,10 +184,18 @@ class TxQueue(_Queue):
 
     def set_rate(self, mbit: float) -> None:
         """Pace this queue to ``mbit`` Mbit/s (frame + CRC bytes; 0 turns pacing off)."""
-        _dpdk.set_queue_rate(self._dpdk_port, self.qid, mbit=float(mbit))
+        rate = float(mbit)
+        if not math.isfinite(rate) or rate < 0 or rate > MAX_RATE_MBIT:
+            raise ConfigError(
+                f"set_rate({mbit!r}): the rate must be a number of Mbit/s from 0 (off) "
+                f"to {MAX_RATE_MBIT}"
+            )
+        _dpdk.set_queue_rate(self._dpdk_port, self.qid, mbit=rate)
 
     def set_rate_mpps(self, mpps: float, size: int = 60) -> None:
         """MoonGen's ``setRateMpps``: ``set_rate(mpps * (size + 4) * 8)``."""
+        if not math.isfinite(float(mpps)) or mpps < 0:
+            raise ConfigError(f"set_rate_mpps({mpps!r}): the rate must be a number of Mpps >= 0")
         self.set_rate(mpps * (size + 4) * 8)
 
     def send_stream(

@@ -8,6 +8,7 @@ Ethernet header with the IP version's ethertype is put in front of each packet.
 from __future__ import annotations
 
 import struct
+import sys
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -27,13 +28,35 @@ class Record:
     orig_len: int
 
 
-def read_pcap(path: str) -> list[Record]:
-    """All records of a pcap file; a clear ConfigError for anything malformed."""
+class Truncated(ConfigError):
+    """The file ends inside a record."""
+
+
+def read_pcap(path: str, partial: bool = False, warn: bool = True) -> list[Record]:
+    """All records of a pcap file; a clear ConfigError for anything malformed. With
+    ``partial`` a file whose last record is cut off (a capture killed mid-write) gives
+    its complete records and a warning, as libmoon's reader does; a file with no
+    complete record is still an error."""
+    records: list[Record] = []
     try:
         with open(path, "rb") as f:
-            return list(_records(f, path))
+            for r in _records(f, path):
+                records.append(r)
+        return records
+    except Truncated as e:
+        if not partial or not records:
+            raise ConfigError(str(e)) from None
+        if warn:
+            print(
+                f"[WARN]  {e}: replaying the {len(records)} complete records before it",
+                file=sys.stderr,
+                flush=True,
+            )
+        return records
     except FileNotFoundError:
         raise ConfigError(f"pcap file '{path}' does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"'{path}' is a directory, not a pcap file") from None
     except OSError as e:
         raise ConfigError(f"cannot read pcap file '{path}': {e.strerror}") from None
 
@@ -67,13 +90,13 @@ def _records(f: BinaryIO, path: str):
         if not rh:
             return
         if len(rh) < 16:
-            raise ConfigError(f"'{path}' is truncated in the header of record {index}")
+            raise Truncated(f"'{path}' is truncated in the header of record {index}")
         sec, frac, incl, orig = struct.unpack(endian + "IIII", rh)
         if incl > 262144:
             raise ConfigError(f"'{path}' is corrupt: record {index} claims {incl} bytes")
         data = f.read(incl)
         if len(data) < incl:
-            raise ConfigError(
+            raise Truncated(
                 f"'{path}' is truncated in record {index} ({len(data)} of {incl} bytes)"
             )
         if link in LINK_RAW:

@@ -12,17 +12,19 @@ numbers converted (``0x10`` -> 16), as MoonGen does.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import importlib.util
 import os
 import sys
+import threading
 from types import ModuleType
 from typing import Any
 
 from moonpy import _dpdk, log, memory, tasks
 from moonpy.config import Config
-from moonpy.engine import Engine
-from moonpy.report import failed_tasks_line, report_leaks
+from moonpy.engine import Engine, remove_runtime_dir
+from moonpy.report import failed_tasks_line, report_leaks, run_meta
 
 MODULE_NAME = "moonpy_script"
 
@@ -93,6 +95,52 @@ def _exit_code(e: SystemExit) -> int:
     return e.code if isinstance(e.code, int) else 1
 
 
+def _interrupt_on_signal(done: threading.Event, patience: float = 1.0) -> None:
+    """The C handler only sets the stop flag: a master that never checks
+    moonpy.running() (a busy loop) would keep the run alive. If it has not returned
+    ``patience`` s after SIGINT/SIGTERM, it is interrupted (SystemExit at its next
+    bytecode, through the handler cli installed), so the run ends within 2 s."""
+    while not done.wait(0.05):
+        if _dpdk.signal_received():
+            if done.wait(patience):
+                return
+            print(
+                f"[INFO]  the master did not return within {patience:.0f} s of the signal: "
+                "interrupting it",
+                file=sys.stderr,
+                flush=True,
+            )
+            _thread.interrupt_main()
+            return
+
+
+def task_rows(manager: tasks.TaskManager) -> list[tuple[str, int, str, str, int]]:
+    """(name, core, kind, state, packets) of every task, for the dashboard (Python tasks
+    do not register their queues: packets are not split per task, 0)."""
+    rows = []
+    for t in list(manager.tasks.values()):
+        state = "failed" if t.error else ("done" if t.done.is_set() else "running")
+        rows.append((t.name, t.core, "shared" if t.shared else "task", state, 0))
+    return rows
+
+
+def make_console(
+    opts: argparse.Namespace, cfg: Config, engine: Engine, manager: tasks.TaskManager
+) -> Any:
+    """The same console as a Lua script's (moonpy.console.RunConsole): live dashboard on
+    a terminal, plain lines otherwise, the summary and ``--output`` results."""
+    from moonpy.console import RunConsole
+
+    return RunConsole(
+        engine,
+        title=" ".join([opts.target, *opts.args]),
+        live=sys.stdout.isatty() and not opts.plain,
+        output=opts.output,
+        meta=run_meta(opts, cfg, engine),
+        tasks=lambda: task_rows(manager),
+    )
+
+
 def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     """Run ``opts.target`` with script arguments ``opts.args``; returns the exit code."""
     log.set_color(not opts.no_color)
@@ -120,8 +168,14 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     _dpdk.install_signal_handlers()
     manager = tasks.TaskManager(engine.cores, grace=opts.grace)
     tasks.install(manager)
+    console = make_console(opts, cfg, engine, manager)
+    console.start()
     failed = False
     exit_request: int | None = None
+    master_done = threading.Event()
+    threading.Thread(
+        target=_interrupt_on_signal, args=(master_done,), name="moonpy-sigwatch", daemon=True
+    ).start()
     try:
         master(*call_args)
     except SystemExit as e:
@@ -130,6 +184,7 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
         failed = True
         _report(e, script=path)
     finally:
+        master_done.set()
         # the master returned (or died): every task ends with it, as in MoonGen
         _dpdk.stop()
     stuck = manager.join(opts.grace)
@@ -153,10 +208,12 @@ def run_python_script(opts: argparse.Namespace, cfg: Config) -> int:
     else:
         requests = [t.exit_code for t in manager.tasks.values() if t.exit_code is not None]
         code = requests[0] if requests else 0
+    console.finish(code)
     sys.stdout.flush()
     if stuck:
         # a thread we cannot stop still uses DPDK: leave without tearing it down
         sys.stderr.flush()
+        remove_runtime_dir()
         os._exit(code or 1)
     memory.free_all_arrays()
     tasks.install(None)

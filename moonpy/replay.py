@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import array
+import math
 import os
+import sys
+import threading
 import time
 
 from moonpy import _dpdk
 from moonpy.bpf import compile_filter
-from moonpy.config import Config
+from moonpy.config import Config, check_writable
 from moonpy.engine import Engine
 from moonpy.errors import ConfigError
 from moonpy.pcapfile import PcapWriter, read_pcap
@@ -35,14 +38,14 @@ def replay_parser() -> argparse.ArgumentParser:
     timing.add_argument(
         "--speed",
         type=float,
-        default=0.0,
+        default=None,
         help="follow the file's timing, sped up by this factor (1 = as "
         "captured); default: as fast as possible",
     )
     timing.add_argument(
         "--rate",
         type=float,
-        default=0.0,
+        default=None,
         help="fixed rate in Mbit/s (frame + CRC), paced in software",
     )
     p.add_argument("--loop", type=int, default=1, help="times to replay the file (0: forever)")
@@ -63,7 +66,7 @@ def dump_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ring",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
         help="ring buffer of N files FILE.0 .. FILE.N-1 (with --ring-mb)",
     )
@@ -71,8 +74,56 @@ def dump_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _number(name: str, value: float | None, low: float, *, above: bool = False) -> None:
+    """A given option must be a finite number >= low (> low with ``above``)."""
+    if value is None:
+        return
+    bad = not math.isfinite(value) or value < low or (above and value == low)
+    if bad:
+        rel = ">" if above else ">="
+        raise ConfigError(f"{name} {value:g}: must be a number {rel} {low:g}")
+
+
+def check_replay_args(args: argparse.Namespace) -> None:
+    _number("--port", args.port, 0)
+    _number("--speed", args.speed, 0, above=True)
+    _number("--rate", args.rate, 0, above=True)
+    _number("--loop", args.loop, 0)
+    _number("--time", args.time, 0)
+    args.speed = args.speed or 0.0
+    args.rate = args.rate or 0.0
+
+
+def check_dump_args(args: argparse.Namespace) -> None:
+    _number("--port", args.port, 0)
+    _number("--count", args.count, 0)
+    _number("--time", args.time, 0)
+    _number("--ring", args.ring, 1)
+    _number("--ring-mb", args.ring_mb, 0, above=True)
+    if not 1 <= args.snaplen <= 262144:
+        raise ConfigError(f"--snaplen {args.snaplen}: must be 1 to 262144 bytes per frame")
+    args.ring = args.ring or 0
+    folder = os.path.dirname(args.write) or "."
+    if os.path.isdir(args.write):
+        raise ConfigError(f"-w {args.write}: is a directory; give a file name")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"-w {args.write}: directory '{folder}' does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"-w {args.write}: directory '{folder}' is not writable")
+    check_writable("-w", args.write)
+
+
 def load_frames(path: str) -> tuple[bytes, array.array, array.array, list[float]]:
-    records = read_pcap(path)
+    records = read_pcap(path, partial=True)
+    empty = sum(1 for r in records if not r.data)
+    if empty:
+        # a NIC cannot send a 0-byte frame: such records (seen in broken captures) are left out
+        print(
+            f"[WARN]  {path}: {empty} zero-length record(s) skipped (nothing to send)",
+            file=sys.stderr,
+            flush=True,
+        )
+        records = [r for r in records if r.data]
     if not records:
         raise ConfigError(f"pcap file '{path}' holds no frames")
     blob = bytearray()
@@ -92,8 +143,7 @@ def run_replay(engine: Engine, args: argparse.Namespace) -> int:
     pool = _dpdk.create_mempool(n=4095, buf_size=max(2048, biggest))
     departures = None
     if args.speed > 0:
-        hz = _dpdk.tsc_hz()
-        departures = array.array("Q", (int((t - stamps[0]) / args.speed * hz) for t in stamps))
+        departures = departure_times(stamps, args.speed, _dpdk.tsc_hz())
     if args.rate > 0:
         _dpdk.set_queue_rate(port.dpdk_id, 0, mbit=args.rate)
     if args.time > 0:
@@ -101,9 +151,14 @@ def run_replay(engine: Engine, args: argparse.Namespace) -> int:
     # the sending loop runs in this thread: give it a core of its own (the EAL put the
     # main thread on the first core, which other work shares)
     os.sched_setaffinity(0, {engine.cores[-1]})
-    sent, secs, late_mean, late_max = _dpdk.replay_frames(
-        port.dpdk_id, 0, pool, blob, offsets, lengths, departures, args.loop
-    )
+    progress = Progress(engine, port.id, len(lengths) * args.loop if args.loop else 0)
+    progress.start()
+    try:
+        sent, secs, late_mean, late_max = _dpdk.replay_frames(
+            port.dpdk_id, 0, pool, blob, offsets, lengths, departures, args.loop
+        )
+    finally:
+        progress.stop()
     mpps = sent / secs / 1e6 if secs > 0 else 0.0
     print(
         f"replayed {sent} frames of {len(lengths)} in {args.file} from port {args.port} in "
@@ -115,6 +170,59 @@ def run_replay(engine: Engine, args: argparse.Namespace) -> int:
             "at most (TSC at the TX burst against the due time)"
         )
     return 0
+
+
+def departure_times(stamps: list[float], speed: float, hz: float) -> array.array:
+    """TSC offsets from the first frame at which each frame is due. Real captures have
+    timestamps that go backwards (clock steps, merged files): such a frame is due when
+    the one before it is (sent back-to-back), and a warning says how many there were."""
+    out = array.array("Q")
+    due = 0
+    back = 0
+    for t in stamps:
+        offset = int((t - stamps[0]) / speed * hz)
+        if offset < due:
+            back += 1
+            offset = due
+        due = offset
+        out.append(offset)
+    if back:
+        print(
+            f"[WARN]  {back} frame(s) have a timestamp before the previous frame's: "
+            "sent right after it",
+            file=sys.stderr,
+            flush=True,
+        )
+    return out
+
+
+class Progress:
+    """A line on stderr each second while the C loop replays: frames sent so far (and
+    the share of the total when it is known). Reads the port's counters only."""
+
+    def __init__(self, engine: Engine, port: int, total: int, interval: float = 1.0) -> None:
+        self.engine, self.port, self.total, self.interval = engine, port, total, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="moonpy-progress", daemon=True)
+        self._base = engine.counters(port).opackets
+
+    def _loop(self) -> None:
+        start = time.monotonic()
+        while not self._stop.wait(self.interval):
+            sent = self.engine.counters(self.port).opackets - self._base
+            share = f" ({100.0 * sent / self.total:.1f} %)" if self.total else ""
+            print(
+                f"[INFO]  replay: {sent} frames sent{share} after {time.monotonic() - start:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
 
 
 class RingWriter:
@@ -174,10 +282,15 @@ def run_dump(engine: Engine, args: argparse.Namespace) -> int:
 
 def main(command: str, argv: list[str], cfg: Config) -> int:
     parser = replay_parser() if command == "replay" else dump_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2), already printed
+        return int(e.code or 0)
     if command == "replay":
-        read_pcap(args.file)  # a bad file is reported before DPDK starts
+        check_replay_args(args)
+        read_pcap(args.file, partial=True, warn=False)  # a bad file is reported before DPDK starts
     else:
+        check_dump_args(args)
         if args.filter:
             compile_filter(args.filter)
     engine = Engine(cfg).start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from moonpy.log import log_info, log_warn
 
@@ -39,3 +40,19 @@ def failed_tasks_line(names: list[str]) -> str:
         f"[ERROR] {n} task{'s' if n > 1 else ''} failed ({', '.join(unique)}; "
         "errors above); exit status 1"
     )
+
+
+def run_meta(opts: Any, cfg: Any, engine: Any) -> dict:
+    """What a results file needs to reproduce the run."""
+    from moonpy import __version__, _dpdk
+
+    return {
+        "moonpy_version": __version__,
+        "script": opts.target,
+        "args": list(opts.args),
+        "ports": [{"id": p.id, "kind": p.kind, "detail": p.describe()} for p in engine.ports],
+        "cores": engine.cores,
+        "memory_mb": cfg.memory,
+        "timestamps": "software (TSC)",
+        "tsc_hz": _dpdk.tsc_hz(),
+    }

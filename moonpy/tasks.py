@@ -22,6 +22,7 @@ share cores, with a warning.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import sysconfig
@@ -33,7 +34,7 @@ from typing import Any
 
 from moonpy import _dpdk, log
 from moonpy.engine import dpdk_thread
-from moonpy.errors import MoonpyError, TaskError
+from moonpy.errors import ConfigError, MoonpyError, TaskError
 from moonpy.taskcores import TaskRegistry, give_up
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -256,4 +257,6 @@ def stop() -> None:
 
 def set_runtime(seconds: float) -> None:
     """Stop the run ``seconds`` from now."""
+    if not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(f"set_runtime({seconds!r}): give a number of seconds >= 0")
     _dpdk.set_runtime(seconds)

@@ -12,7 +12,14 @@ import pytest
 from conftest import ROOT, child_env, run_moonpy
 from rich.console import Console
 
-from moonpy.console import PortRates, lua_number, rates, render_dashboard, summary_table
+from moonpy.console import (
+    PortRates,
+    lua_number,
+    port_table,
+    rates,
+    render_dashboard,
+    summary_table,
+)
 from moonpy.engine import Counters
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -140,7 +147,9 @@ PLAIN_FINAL = re.compile(
 
 def test_plain_output_keeps_moongen_lines_and_jsonl_totals_match(tmp_path):
     out = tmp_path / "r.jsonl"
-    proc = run_moonpy("--output", str(out), "lua_scripts/udp-load.lua", "0", "1", "--time", "3")
+    proc = run_moonpy(
+        "--color", "--output", str(out), "lua_scripts/udp-load.lua", "0", "1", "--time", "3"
+    )
     assert proc.returncode == 0, proc.stderr
     updates = [ln for ln in proc.stdout.splitlines() if PLAIN_UPDATE.match(ln)]
     finals = [PLAIN_FINAL.match(ln) for ln in proc.stdout.splitlines()]
@@ -188,9 +197,10 @@ def test_live_dashboard_under_a_pseudo_terminal():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     screen = proc.stdout
-    assert "TX Mpps" in screen and "loadSlave" in screen  # the live tables were drawn
+    # the live tables were drawn (headers are two lines: "TX" over "Mpps")
+    assert "Mpps" in screen and "total" in screen and "loadSlave" in screen
     assert screen.count("elapsed") >= 2  # and refreshed
-    assert "summary" in screen and "TX avg Mpps" in screen
+    assert "summary" in screen and "avg Mpps" in screen
     assert "2 devices are up." in screen  # Lua's output scrolled above the live area
 
 
@@ -231,3 +241,29 @@ def test_sparkline_scales_to_the_largest_bucket():
 
     assert sparkline([0, 4, 8]) == " ▄█"
     assert sparkline([0, 0]) == "  "
+
+
+def test_port_table_keeps_every_digit_at_120_columns():
+    big = 123_456_789_012
+    rows = [
+        PortRates(
+            port=i,
+            kind="cable",
+            tx_mpps=148.81,
+            tx_mbit=99999.0,
+            tx_wire_mbit=99999.0,
+            rx_mpps=148.81,
+            rx_mbit=99999.0,
+            rx_wire_mbit=99999.0,
+            tx_packets=big,
+            rx_packets=big,
+            missed=big,
+            errors=123_456,
+        )
+        for i in range(2)
+    ]
+    console = Console(record=True, width=120, color_system=None)
+    console.print(port_table(rows, {}))
+    text = console.export_text()
+    assert text.count("123,456,789,012") == 6 and "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 120

@@ -116,7 +116,7 @@ def test_script_without_configure_gets_raw_words_with_numbers_converted():
 def test_script_help_comes_from_configure():
     proc = run_moonpy("lua_scripts/udp-load.lua", "--help")
     assert proc.returncode == 0, proc.stderr
-    assert "Usage: libmoon lua_scripts/udp-load.lua" in proc.stdout
+    assert "Usage: moonpy lua_scripts/udp-load.lua" in proc.stdout
     assert "-r <rate>, --rate <rate>" in proc.stdout
 
 

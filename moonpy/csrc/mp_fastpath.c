@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -71,15 +72,29 @@ void mp_set_runtime_cycles(uint64_t cycles)
         deadline = d;
 }
 
+/* The EAL's runtime directory, copied at install time: the abort path removes it
+ * (rmdir is async-signal-safe; the directory is empty with --no-shconf). */
+static char runtime_dir[512];
+
 static void on_signal(int signo)
 {
     static const char msg[] = "Received more than one SIGINT/SIGTERM, aborting\n";
+    /* the first signal only asks the run to stop: say so, since a master or task that
+     * never checks mg.running() keeps the run going until a second one */
+    static const char first[] =
+        "[INFO]  Stopping: tasks and the master end when they next check mg.running() / "
+        "moonpy.running(); press Ctrl-C again to abort now\n";
+    ssize_t ignored;
     last_signal = signo;
     if (signals_seen++ > 0) {
-        ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
         (void)ignored;
+        if (runtime_dir[0])
+            rmdir(runtime_dir);
         _exit(128 + signo);
     }
+    ignored = write(STDERR_FILENO, first, sizeof(first) - 1);
+    (void)ignored;
     deadline = rte_rdtsc(); /* async-signal-safe: an instruction and a store */
 }
 
@@ -88,6 +103,9 @@ static void on_signal(int signo)
 void mp_install_signal_handlers(void)
 {
     struct sigaction sa;
+    const char *dir = rte_eal_get_runtime_dir();
+    if (dir != NULL && strlen(dir) < sizeof(runtime_dir))
+        strcpy(runtime_dir, dir);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

@@ -1042,7 +1042,10 @@ end
 
 function Run:parse(words)
 	for _, word in ipairs(words) do
-		if self.handleOptions and #word > 1 and self.charset[word:sub(1, 1)] then
+		-- moonpy: a negative number ("-r -500") is a value, not an unknown option "-5"
+		local negative = word:match("^%-%.?%d") and tonumber(word)
+			and not self.options[word:sub(1, 2)]
+		if self.handleOptions and #word > 1 and self.charset[word:sub(1, 1)] and not negative then
 			self:handleOptionWord(word)
 		else
 			self:pass(word)

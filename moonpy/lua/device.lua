@@ -121,6 +121,15 @@ function mod.config(...)
             2)
     end
     local rxDescs = args.rxDescs or 512
+    -- descriptor and buffer counts: whole numbers in the range DPDK takes (it would
+    -- quietly round 0 up to its default, or fail with an errno for a huge one)
+    for k, max in pairs({ rxDescs = 65535, txDescs = 65535, numBufs = 16777215 }) do
+        local v = args[k]
+        if v ~= nil and (type(v) ~= "number" or v ~= v or v < 1 or v > max or v % 1 ~= 0) then
+            error(("device.config: %s = %s: give a whole number from 1 to %d"):format(
+                k, tostring(v), max), 2)
+        end
+    end
     local pools = nil
     if args.mempools then
         pools = {}
@@ -535,12 +544,23 @@ function txProto:trySend(bufs, startIndex, numPkts)
 end
 
 local hwRateWarned = {}
+local MAX_RATE_MBIT = 4294967295 -- the hardware rate call takes a uint32 of Mbit/s
 
 --- Rate limit in Mbit/s (frame + CRC bytes, as MoonGen counts): the PMD's hardware limit
 --- where it has one, else the software pacer of the send path (busy-wait on the TSC between
 --- single-frame bursts). 0 or less turns it off.
 function txProto:setRate(mbit)
+    local given = mbit
+    if mbit ~= nil and tonumber(mbit) == nil then
+        error(("setRate(%s): the rate must be a number of Mbit/s"):format(tostring(given)), 2)
+    end
     mbit = tonumber(mbit) or 0
+    -- nan, inf, negative or beyond the 32-bit Mbit/s of the hardware call: refused, not
+    -- silently taken as "off" or wrapped around
+    if mbit ~= mbit or mbit < 0 or mbit > MAX_RATE_MBIT then
+        error(("setRate(%s): the rate must be a number of Mbit/s from 0 (off) to %d"):format(
+            tostring(given), MAX_RATE_MBIT), 2)
+    end
     local key = self.id * 65536 + self.qid
     if mbit <= 0 then
         if hwRateWarned[key] then host.set_queue_rate(self.id, self.qid, 0, 0) end
@@ -560,6 +580,10 @@ function txProto:setRate(mbit)
 end
 
 function txProto:setRateMpps(mpps, pktSize)
+    local m = tonumber(mpps) or 0
+    if m ~= m or m < 0 or m == math.huge then
+        error(("setRateMpps(%s): the rate must be a number of Mpps >= 0"):format(tostring(mpps)), 2)
+    end
     pktSize = pktSize or 60
     self:setRate(mpps * (pktSize + 4) * 8)
 end

@@ -98,8 +98,17 @@ function mod.stop()
     api.stop()
 end
 
+--- A time argument must be a finite number >= 0 (nan or -5 would wrap to a huge count).
+local function checkTime(fn, value)
+    local n = tonumber(value)
+    if n == nil or n ~= n or n < 0 or n == math.huge then
+        error(("%s(%s): give a number >= 0"):format(fn, tostring(value)), 3)
+    end
+    return n
+end
+
 function mod.setRuntime(...)
-    local seconds = dropSelf(...)
+    local seconds = checkTime("setRuntime", dropSelf(...))
     api.set_runtime_cycles(seconds * hz)
 end
 
@@ -116,24 +125,24 @@ function mod.getTime()
 end
 
 function mod.sleepMillis(...)
-    local ms = dropSelf(...)
+    local ms = checkTime("sleepMillis", dropSelf(...))
     api.delay_cycles(ms * hz / 1000)
 end
 
 function mod.sleepMicros(...)
-    local us = dropSelf(...)
+    local us = checkTime("sleepMicros", dropSelf(...))
     api.delay_cycles(us * hz / 1e6)
 end
 
 -- The idle sleeps give the core away: frames a paced send still holds leave first.
 function mod.sleepMillisIdle(...)
-    local ms = dropSelf(...)
+    local ms = checkTime("sleepMillisIdle", dropSelf(...))
     api.pace_flush()
     api.usleep(ms * 1000)
 end
 
 function mod.sleepMicrosIdle(...)
-    local us = dropSelf(...)
+    local us = checkTime("sleepMicrosIdle", dropSelf(...))
     api.pace_flush()
     api.usleep(us)
 end

@@ -78,7 +78,7 @@ end
 
 function mempool:alloc(len)
     local arr = ffi.new("struct rte_mbuf *[1]")
-    if type(len) ~= "number" or len < 14 then badSize(len) end
+    if type(len) ~= "number" or len ~= len or len < 14 then badSize(len) end
     local rc = allocBulk(self, arr, 1, len)
     if rc == EMSGSIZE then badSize(len) end
     if rc < 0 then
@@ -90,6 +90,10 @@ end
 
 function mempool:bufArray(n)
     n = n or 63
+    if type(n) ~= "number" or n ~= n or n < 1 or n > 65535 or n % 1 ~= 0 then
+        error(("bufArray(%s): the size must be a whole number from 1 to 65535"):format(
+            tostring(n)), 2)
+    end
     local b = bufArrayType(n)
     b.size, b.maxSize, b.mem = n, n, self
     return b
@@ -164,7 +168,7 @@ function bufArray:alloc(len)
     if mem == nil then
         log:fatal("buf array not associated with a memory pool")
     end
-    if type(len) ~= "number" or len < 14 then badSize(len) end
+    if type(len) ~= "number" or len ~= len or len < 14 then badSize(len) end
     local n = self.size
     local rc = allocBulk(mem, self.array, n, len)
     if rc >= 0 then return end

@@ -79,9 +79,12 @@ class LuaRun:
 
     def report(self, err: ScriptError) -> None:
         head = f"[FATAL] Lua error in task {err.task}"
-        lines = [f"{RED}{head}{RESET}" if self.color else head, str(err)]
-        if err.details:
-            lines.append(err.details)
+        if not err.details:
+            # nothing of the script's in the stack: the message is all there is, one line
+            line = f"{head}: {err}"
+            write_lines(f"{RED}{line}{RESET}" if self.color else line)
+            return
+        lines = [f"{RED}{head}{RESET}" if self.color else head, str(err), err.details]
         write_lines(*lines)
 
     def _task_body(self, task: Task) -> Message | None:

@@ -118,6 +118,7 @@ class LuaVM:
         g = self.lua.globals()
         cdefs = _cdefs()
         g.MOONPY_HOST = self.lua.execute(HOST_PROXY, host)
+        self._traceback_handler()
         g.MOONPY_CDEF = cdefs["api"]
         g.MOONPY_MBUF_CDEF = cdefs["mbuf"]
         g.MOONPY_API_ADDR = _dpdk.api_address()
@@ -159,10 +160,36 @@ class LuaVM:
 
     # ---- calls ----------------------------------------------------------------
 
+    def _traceback_handler(self) -> None:
+        """xpcall's message handler: debug.traceback, but an error value that is not a
+        string (``error({})``, ``error(nil)``) is shown as what it holds rather than as
+        lupa's ``<Lua table at 0x...>`` (and gets its traceback too)."""
+        self.lua.execute(
+            "local function show(v, depth)\n"
+            "  if type(v) ~= 'table' then return tostring(v) end\n"
+            "  local mt = getmetatable(v)\n"
+            "  if mt and mt.__tostring then return tostring(v) end\n"
+            "  if depth > 2 then return '{...}' end\n"
+            "  local parts, n = {}, 0\n"
+            "  for k, x in pairs(v) do\n"
+            "    n = n + 1\n"
+            "    if n > 8 then parts[#parts + 1] = '...' break end\n"
+            "    parts[#parts + 1] = tostring(k) .. ' = ' .. show(x, depth + 1)\n"
+            "  end\n"
+            "  return '{' .. table.concat(parts, ', ') .. '}'\n"
+            "end\n"
+            "MOONPY_TRACEBACK = function(e)\n"
+            "  if type(e) ~= 'string' and type(e) ~= 'number' then\n"
+            "    e = 'error object (' .. type(e) .. '): ' .. show(e, 0)\n"
+            "  end\n"
+            "  return debug.traceback(e, 1)\n"
+            "end\n"
+        )
+
     def _run_chunk(self, code: str, what: str) -> None:
         runner = self.lua.eval(
             "function(code) local f, e = loadstring(code) if not f then return false, e end "
-            "local ok, err = xpcall(f, debug.traceback) return ok, err end"
+            "local ok, err = xpcall(f, MOONPY_TRACEBACK) return ok, err end"
         )
         ok, err = runner(code)
         if not ok:
@@ -172,7 +199,7 @@ class LuaVM:
         """Run the script's top level (again in every task VM, as in MoonGen)."""
         loader = self.lua.eval(
             "function(path) local f, e = loadfile(path) if not f then return false, e, true end "
-            "local ok, err = xpcall(f, debug.traceback) return ok, err, false end"
+            "local ok, err = xpcall(f, MOONPY_TRACEBACK) return ok, err, false end"
         )
         ok, err, syntax = loader(self.script)
         if not ok:
@@ -184,7 +211,7 @@ class LuaVM:
         caller = self.lua.eval(
             "function(name, ...) local m = require 'moonpy.main' "
             "return (function(ok, ...) return ok, select('#', ...), {...} end)"
-            "(xpcall(m[name], debug.traceback, ...)) end"
+            "(xpcall(m[name], MOONPY_TRACEBACK, ...)) end"
         )
         ok, n, results = caller(module_fn, *args)
         if not ok:
@@ -192,17 +219,34 @@ class LuaVM:
         return tuple(results[i] for i in range(1, int(n) + 1))
 
     def _error(self, err: Any, what: str) -> ScriptError:
-        text = err.decode() if isinstance(err, bytes) else str(err)
+        text = err.decode(errors="replace") if isinstance(err, bytes) else str(err)
         if text.startswith(_EXIT_MARKER):
             return ScriptExit(self.task_name)
         head, _, trace = text.partition("\nstack traceback:")
+        debug = os.environ.get("MOONPY_DEBUG") == "1"
         frames = [ln for ln in trace.splitlines() if ln.strip() and not _internal_frame(ln)]
+        if not debug:
+            # moonpy's own library frames say nothing to the script's author; an error
+            # with no frame of the script left (a command-line or configuration error
+            # of `moonpy simple`) is one line (--debug shows everything)
+            frames = [ln for ln in frames if not _library_frame(ln)]
+            if head.startswith(LUA_DIR):
+                # raised inside the library: the place that matters is the script's call
+                msg = head.split(": ", 1)[-1]
+                where = frames[0].strip().split(": in ", 1)[0] if frames else ""
+                head = f"{where}: {msg}" if where else msg
         details = "stack traceback:\n" + "\n".join(frames) if frames else ""
         return ScriptError(
             f"{what}: {head}" if "Lua error" not in what else head,
             task=self.task_name,
             details=details,
         )
+
+
+def _library_frame(line: str) -> bool:
+    """Traceback lines inside moonpy's Lua library (or C functions such as error)."""
+    text = line.strip()
+    return text.startswith(LUA_DIR) or text.startswith("[C]:") or text == "(tail call): ?"
 
 
 def _internal_frame(line: str) -> bool:

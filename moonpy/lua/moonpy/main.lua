@@ -19,7 +19,7 @@ function main.master(scriptPath, words, n)
     local results = { n = 0 }
     if type(configure) == "function" then
         local argparse = require "argparse"
-        local parser = argparse("libmoon " .. scriptPath)
+        local parser = argparse("moonpy " .. scriptPath)
         parser:args(unpack(raw, 1, n))
         results = table.pack(configure(parser, unpack(raw, 1, n)))
         if results.n == 0 then

@@ -119,6 +119,10 @@ local function flowFiles(paths)
         addDir("flows")
     end
     for _, path in ipairs(paths) do
+        -- a path that is neither a file nor a directory is a typo, not an empty list
+        local f = io.open(path, "r")
+        if not f then fail("'%s' does not exist; give flow files or directories", path) end
+        f:close()
         if path:match("%.lua$") then files[#files + 1] = path else addDir(path) end
     end
     return files
@@ -504,7 +508,7 @@ function simple.main(cmd, ...)
     if cmd == "list" then return cmdList(args) end
     if cmd == "start" then return cmdStart(args) end
     if cmd == "debug" then return cmdDebug(args) end
-    if cmd == "help" or cmd == nil then
+    if cmd == "help" or cmd == "--help" or cmd == "-h" or cmd == nil then
         print("moonpy simple start FLOW:TX:RX[:OPTIONS[:OVERRIDES]] ...  |  list [DIR]  |  "
             .. "debug FLOW\noptions:")
         local names = {}
