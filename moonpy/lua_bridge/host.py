@@ -95,6 +95,7 @@ class Host(SyncHost):
             c.ierrors,
             c.oerrors,
             c.rx_nombuf,
+            c.imissed_bytes,
         )
 
     def device_queue_stats(self, port: Any) -> Any:
