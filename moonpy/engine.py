@@ -462,9 +462,11 @@ def dpdk_thread(core: int) -> Iterator[None]:
     except OSError:
         pass  # the core is outside our affinity: DPDK still works, unpinned
     _dpdk.register_thread()
+    _dpdk.thread_core(core)
     try:
         yield
     finally:
+        _dpdk.thread_core(-1)
         _dpdk.unregister_thread()
 
 

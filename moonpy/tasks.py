@@ -61,6 +61,8 @@ class Task:
     def wait(self) -> Any:
         """Wait for the task to end and return its result (``None`` if it failed
         or did not stop within the grace period after the run stopped)."""
+        if self.manager:
+            self.manager.report_placement()
         stopped: list[float] = []
         grace = self.manager.grace if self.manager else 3.0
         while not self.done.wait(0.05):

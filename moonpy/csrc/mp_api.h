@@ -151,6 +151,10 @@ void mp_cable_arrived(uint16_t port, uint64_t out[4]);
 /* The RX side of cable end `port` is set up with `nrxq` queues (0: not receiving): the
    peer's TX queues q >= nrxq put frames on the wire and the port misses them. */
 void mp_cable_rx_queues(uint16_t port, uint16_t nrxq);
+/* Cooperative core sharing: mark a CPU core as shared by several tasks (they yield to
+   each other where they poll), and tell the calling thread which core it runs on. */
+void mp_core_share(int core, int shared);
+void mp_thread_core(int core);
 void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring); /* NULL: detach */
 void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types); /* nq < 2: off */
 uint64_t mp_rss_default_types(void);

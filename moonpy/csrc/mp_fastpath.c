@@ -41,8 +41,48 @@ static volatile sig_atomic_t last_signal;
 
 #define QIDX(port, queue) ((uint32_t)(port) * MP_MAX_QUEUES + (queue))
 
+/* Cooperative sharing of a core. With more tasks than cores (a 2-core laptop or CI
+ * runner), two polling tasks pinned to one core get the kernel's time slices, several ms
+ * each: a receiver waits that long while its sender fills the ring. A task thread on a
+ * shared core (mp_core_share marks the core, mp_thread_core says which core this thread
+ * runs on) instead gives the core away where it polls: in running(), in an RX poll that
+ * found nothing, in busy sleeps, and while a send waits for room; at most every
+ * COOP_YIELD_US, so a task alone on its core (nothing else runnable: sched_yield returns
+ * at once) loses little. Threads on cores of their own never look further than the
+ * thread-local core id and one byte. */
+#define COOP_YIELD_US 10
+#define MP_MAX_CORES 1024
+static uint8_t core_shared[MP_MAX_CORES];
+static __thread int my_core = -1;
+static __thread uint64_t my_last_yield;
+static uint64_t coop_cycles;
+
+void mp_core_share(int core, int shared)
+{
+    if (core >= 0 && core < MP_MAX_CORES)
+        __atomic_store_n(&core_shared[core], shared ? 1 : 0, __ATOMIC_RELAXED);
+}
+
+void mp_thread_core(int core) { my_core = core < MP_MAX_CORES ? core : -1; }
+
+static void coop_yield_slow(void)
+{
+    uint64_t now = rte_rdtsc();
+    if (now - my_last_yield < coop_cycles)
+        return;
+    sched_yield();
+    my_last_yield = rte_rdtsc();
+}
+
+static inline void coop_yield(void)
+{
+    if (unlikely(my_core >= 0) && __atomic_load_n(&core_shared[my_core], __ATOMIC_RELAXED))
+        coop_yield_slow();
+}
+
 int mp_running(uint64_t extra_cycles)
 {
+    coop_yield();
     uint64_t d = deadline;
     if (likely(d == UINT64_MAX))
         return 1;
@@ -117,6 +157,7 @@ static void mp_delay_cycles(uint64_t cycles)
     uint64_t end = rte_rdtsc() + cycles;
     while (rte_rdtsc() < end) {
         held_poll();
+        coop_yield();
         rte_pause();
     }
 }
@@ -1685,6 +1726,8 @@ uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint
         struct mp_queue_stats *st = &rxq_stats[QIDX(port, queue)];
         st->pkts += nb;
         st->bytes += sum_len(bufs, nb);
+    } else {
+        coop_yield(); /* nothing yet: let a task sharing this core send it */
     }
     return nb;
 }
@@ -1695,8 +1738,10 @@ static uint32_t mp_rx_burst_ts(uint16_t port, uint16_t queue, struct rte_mbuf **
 {
     held_poll();
     uint16_t nb = rte_eth_rx_burst(port, queue, bufs, (uint16_t)RTE_MIN(n, 65535u));
-    if (nb == 0)
+    if (nb == 0) {
+        coop_yield();
         return 0;
+    }
     uint64_t tsc = rte_rdtsc();
     if (udata64_offset >= 0) {
         for (uint32_t i = 0; i < nb; i++)
@@ -1850,6 +1895,8 @@ static struct mp_api api = {
 
 void mp_init(uint64_t tsc_hz, int udata_off)
 {
+    coop_cycles = tsc_hz / 1000000 * COOP_YIELD_US;
+    memset(core_shared, 0, sizeof(core_shared));
     api.tsc_hz = tsc_hz;
     api.udata64_offset = udata_off;
     udata64_offset = udata_off;

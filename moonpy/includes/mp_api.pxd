@@ -39,6 +39,8 @@ cdef extern from "mp_api.h" nogil:
     uint64_t mp_drops_into(uint16_t port)
     void mp_cable_arrived(uint16_t port, uint64_t *out)
     void mp_cable_rx_queues(uint16_t port, uint16_t nrxq)
+    void mp_core_share(int core, int shared)
+    void mp_thread_core(int core)
     void mp_cable_attach(uint16_t port, uint16_t queue, rte_ring *ring)
     void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types)
     uint64_t mp_rss_default_types()
