@@ -17,7 +17,7 @@ and runs one task at a time.
 
 Cores: the first configured core belongs to the master and to shared tasks
 (stats); every other core takes one worker task. More worker tasks than cores
-share cores, with a warning.
+go to the master's core, then share cores and yield to each other (taskcores.py).
 """
 
 from __future__ import annotations
