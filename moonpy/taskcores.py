@@ -101,10 +101,13 @@ class TaskRegistry(Generic[T]):
         return chosen
 
     def _mark(self, core: int, running: list[T]) -> None:
-        # the master's core always has the master (and shared tasks) on it; a worker
-        # core is shared once a second worker task lands there
+        # a core is shared once a second worker task lands there. The master and shared
+        # tasks (stats) on the master's core sleep between their short turns and the
+        # kernel runs a waking sleeper at once; yielding to them would only hand the core
+        # to other processes of a busy machine (measured: a lone task on the master's core
+        # lost up to 95 % of its rate to sched_yield on a loaded 2-core VM)
         others = sum(1 for t in running if t.core == core and not t.shared)
-        if core == self.master_core or others > 0:
+        if others > 0:
             _dpdk.core_share(core, True)
 
     def report_placement(self) -> None:
