@@ -401,14 +401,14 @@ end
 
 local function summarize(ctr)
 	-- libmoon drops the first and last sample (ramp-up, the partial last second); a run too
-	-- short for three samples would then average nothing and print nan: keep what there is,
-	-- and with no sampled interval at all take the whole span, baseline to last sample
+	-- short for three samples would then average nothing and print nan: its averages are
+	-- the whole span's instead, baseline to last sample
 	local trim = #ctr.mpps >= 3
 	for _, list in ipairs({ ctr.mpps, ctr.mbit, ctr.wireMbit }) do
 		mod.addStats(list, trim)
 	end
 	local n = trim and #ctr.mpps - 2 or #ctr.mpps
-	if n == 0 and ctr.startTime and ctr.lastUpdate then
+	if not trim and ctr.startTime and ctr.lastUpdate then
 		local span = ctr.lastUpdate - ctr.startTime
 		local mpps = span > 0 and (ctr.total - ctr.startTotal) / span / 10 ^ 6 or 0
 		local mbit = span > 0 and (ctr.totalBytes - ctr.startBytes) / span / 10 ^ 6 * 8 or 0
