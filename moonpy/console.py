@@ -62,9 +62,12 @@ def rates(
     if dt <= 0:
         return (0.0,) * 6  # type: ignore[return-value]
     out = []
+    # RX as getRxStats counts it (missed frames too), so the table shows the rate a
+    # script's device RX counter prints for the same port
+    (rp, rb), (pp, pb) = cur.rx_stats(), prev.rx_stats()
     for pk, by in (
         (cur.opackets - prev.opackets, cur.obytes - prev.obytes),
-        (cur.ipackets - prev.ipackets, cur.ibytes - prev.ibytes),
+        (rp - pp, rb - pb),
     ):
         mpps = pk / dt / 1e6
         mbit = (by + CRC * pk) * 8 / dt / 1e6
@@ -101,7 +104,8 @@ class Sampler:
                 prev, cur, now - t0
             )
             r.tx_packets, r.tx_bytes = cur.opackets, cur.obytes + CRC * cur.opackets
-            r.rx_packets, r.rx_bytes = cur.ipackets, cur.ibytes + CRC * cur.ipackets
+            rx_pkts, rx_bytes = cur.rx_stats()
+            r.rx_packets, r.rx_bytes = rx_pkts, rx_bytes + CRC * rx_pkts
             r.missed, r.errors = cur.imissed, cur.ierrors + cur.oerrors + cur.rx_nombuf
             ptx, prx = self._peaks.get(port.id, (0.0, 0.0))
             r.peak_tx_mpps, r.peak_rx_mpps = max(ptx, r.tx_mpps), max(prx, r.rx_mpps)

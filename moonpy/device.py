@@ -116,9 +116,8 @@ class Device:
         return c.opackets, c.obytes
 
     def get_rx_stats(self) -> tuple[int, int]:
-        """Packets (received + missed + no buffer, as MoonGen counts) and bytes received."""
-        c = self.get_stats()
-        return c.ipackets + c.imissed + c.rx_nombuf, c.ibytes
+        """Packets (received + missed + no buffer, as MoonGen counts) and their bytes."""
+        return self.get_stats().rx_stats()
 
     def set_promisc(self, on: bool = True) -> None:
         _dpdk.port_set_promisc(self.dpdk_id, on)

@@ -75,6 +75,14 @@ class Counters:
     ierrors: int = 0
     oerrors: int = 0
     rx_nombuf: int = 0
+    # bytes of the frames counted in imissed, where the port knows them (a cable's
+    # receiving end does); getRxStats counts them, as a NIC counts a missed frame's octets
+    imissed_bytes: int = 0
+
+    def rx_stats(self) -> tuple[int, int]:
+        """libmoon's ``getRxStats``: every frame that reached the port (received, missed,
+        no buffer) and their bytes (CRC excluded, as ``ibytes``)."""
+        return self.ipackets + self.imissed + self.rx_nombuf, self.ibytes + self.imissed_bytes
 
 
 class Engine:
@@ -306,6 +314,9 @@ class Engine:
                 if not peer.configured:
                     _dpdk.port_set_flags(peer.dpdk_id, 0x1, port.dpdk_id)
             if port.kind == "cable":
+                # from now on the peer's frames go into this end's rings (until then they
+                # leave and are missed); a TX queue it has no RX queue for feeds RX queue 0
+                _dpdk.cable_rx_queues(port.dpdk_id, rx_queues)
                 _dpdk.cable_queues(port.dpdk_id, rx_queues, tx_queues)
             if rss_queues > 1:
                 self._set_rss(port, rss_queues, rss_base)
@@ -361,10 +372,17 @@ class Engine:
         if port.kind == "pci":
             c.ipackets, c.ibytes = hw["ipackets"], hw["ibytes"]
             c.opackets, c.obytes = hw["opackets"], hw["obytes"]
+        elif port.kind == "cable":
+            # a NIC's rule: every frame that reached the port, into an RX ring (read by a
+            # task or not: ipackets) or missed; the peer's TX counts are the same frames,
+            # so both ends agree at any moment (cable_arrived)
+            c.ipackets, c.ibytes, missed, c.imissed_bytes = _dpdk.cable_arrived(port.dpdk_id)
+            c.opackets, c.obytes = sw["tx_pkts"], sw["tx_bytes"]
+            c.imissed = hw["imissed"] + missed
         else:
             c.ipackets, c.ibytes = sw["rx_pkts"], sw["rx_bytes"]
             c.opackets, c.obytes = sw["tx_pkts"], sw["tx_bytes"]
-        c.imissed = hw["imissed"] + sw["cable_missed"]
+            c.imissed = hw["imissed"]
         c.oerrors = hw["oerrors"] + (0 if port.kind == "cable" else sw["tx_drops"])
         return c
 
@@ -384,6 +402,8 @@ class Engine:
         """Stop every configured port and return queued frames to their pools."""
         for port in self.ports:
             if port.configured:
+                if port.kind == "cable":
+                    _dpdk.cable_rx_queues(port.dpdk_id, 0)
                 _dpdk.port_stop(port.dpdk_id)
                 port.configured = False
         # frames still inside a cable belong to the sender's pools
@@ -532,9 +552,11 @@ def dpdk_thread(core: int) -> Iterator[None]:
     except OSError:
         pass  # the core is outside our affinity: DPDK still works, unpinned
     _dpdk.register_thread()
+    _dpdk.thread_core(core)
     try:
         yield
     finally:
+        _dpdk.thread_core(-1)
         _dpdk.unregister_thread()
 
 

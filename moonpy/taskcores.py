@@ -3,9 +3,13 @@ registry of a run's tasks, which core a new task gets, and how the master waits 
 them once the run stops.
 
 Cores: the first configured core belongs to the master and to shared tasks; every
-other core takes one worker task. With more worker tasks than cores, moonpy says so
-once and puts the extra task on the least loaded worker core: it runs, but shares
-that core's time.
+other core takes one worker task. With more worker tasks than worker cores, the next
+one goes to the master's core (the master mostly sleeps in waitForTasks), then to the
+least loaded core. Tasks on a shared core yield to each other where they poll
+(running(), an empty receive, busy sleeps, a send waiting for room: mp_fastpath.c's
+coop_yield) instead of waiting for the kernel's time slices, so a sender and its
+receiver on one core lose nothing at rates one core carries. When the master first
+waits for its tasks, moonpy says in one line what runs where.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from moonpy import _dpdk
 
 class TaskLike(Protocol):
     core: int
+    name: str
     done: threading.Event
 
     @property
@@ -55,14 +60,18 @@ class TaskRegistry(Generic[T]):
         self.tasks: dict[int, T] = {}
         self._lock = threading.Lock()
         self._next_id = 1
-        self._warned_oversubscribe = False
+        self._oversubscribed = False
+        self._reported = False
+        for c in cores:  # a new run: no core is shared yet
+            _dpdk.core_share(c, False)
 
     def _running(self) -> list[T]:
         return [t for t in self.tasks.values() if not t.done.is_set()]
 
     def pick_core(self, shared: bool, core: int | None) -> int:
-        """The master's core for a shared task, ``core`` when one is asked for, else
-        the least loaded worker core (called with the lock held)."""
+        """The master's core for a shared task, ``core`` when one is asked for, else a
+        free worker core, else the master's core, else the least loaded core (called
+        with the lock held). A core that gets a second task is marked shared."""
         if shared:
             return self.master_core
         running = self._running()
@@ -70,6 +79,7 @@ class TaskRegistry(Generic[T]):
             busy = any(t.core == core and not t.shared for t in running)
             usable = set(self.workers) | {self.master_core}
             if not busy and core in usable:
+                self._mark(core, running)
                 return core
             # Scripts pin tasks to the cores of the machine they were written on
             # (startTaskOnCore(5, ...)); on a smaller machine the task still runs, on
@@ -81,23 +91,50 @@ class TaskRegistry(Generic[T]):
         return self._least_loaded(running)
 
     def _least_loaded(self, running: list[T]) -> int:
-        load = {c: 0 for c in self.workers}
+        load = {c: 0 for c in [*self.workers, self.master_core]}
         for t in running:
             if t.core in load and not t.shared:
                 load[t.core] += 1
-        for c in self.workers:
-            if load[c] == 0:
-                return c
-        candidates = self.workers or [self.master_core]
-        chosen = min(candidates, key=lambda c: load.get(c, 0))
-        if not self._warned_oversubscribe:
-            self._warned_oversubscribe = True
-            self.warn(
-                f"more tasks than worker cores ({len(self.workers)} worker cores: "
-                f"{self.workers or 'none'}); extra tasks share cores and get a share of "
-                "their time. Use --cores to give moonpy more cores."
-            )
+        free = [c for c in self.workers if load[c] == 0]
+        if free:
+            return free[0]
+        self._oversubscribed = True
+        if load[self.master_core] == 0:
+            chosen = self.master_core  # the master sleeps while its tasks work
+        else:
+            chosen = min(load, key=lambda c: (load[c], c == self.master_core))
+        self._mark(chosen, running)
         return chosen
+
+    def _mark(self, core: int, running: list[T]) -> None:
+        # a core is shared once a second worker task lands there. The master and shared
+        # tasks (stats) on the master's core sleep between their short turns and the
+        # kernel runs a waking sleeper at once; yielding to them would only hand the core
+        # to other processes of a busy machine (measured: a lone task on the master's core
+        # lost up to 95 % of its rate to sched_yield on a loaded 2-core VM)
+        others = sum(1 for t in running if t.core == core and not t.shared)
+        if others > 0:
+            _dpdk.core_share(core, True)
+
+    def report_placement(self) -> None:
+        """Once per run, when the master first waits: one line saying which task runs on
+        which core, if any core runs more than one (nothing to say otherwise)."""
+        if self._reported or not self._oversubscribed:
+            return
+        self._reported = True
+        by_core: dict[int, list[str]] = {}
+        for t in self.tasks.values():
+            if not t.shared:
+                by_core.setdefault(t.core, []).append(t.name)
+        parts = []
+        for c in sorted(by_core, key=lambda c: (c == self.master_core, c)):
+            where = f"core {c} (the master's)" if c == self.master_core else f"core {c}"
+            parts.append(f"{where}: {', '.join(by_core[c])}")
+        self.warn(
+            f"more tasks than worker cores ({len(self.workers)} worker cores: "
+            f"{self.workers or 'none'}): {'; '.join(parts)}; tasks sharing a core yield "
+            "to each other where they poll (use --cores to give each task its own)"
+        )
 
     def register(self, make: Callable[[int], T]) -> T:
         """Add the task ``make(id)`` builds (called with the lock held, after
@@ -110,6 +147,7 @@ class TaskRegistry(Generic[T]):
     def wait_all(self) -> None:
         """Wait for every task (those started meanwhile too); after the run stops,
         give up once the grace period has passed."""
+        self.report_placement()
         stopped: list[float] = []
         while True:
             pending = [t for t in list(self.tasks.values()) if not t.done.is_set()]
@@ -119,6 +157,7 @@ class TaskRegistry(Generic[T]):
 
     def join(self, grace: float) -> list[T]:
         """Wait up to ``grace`` seconds for every task; returns the stuck ones."""
+        self.report_placement()
         deadline = time.monotonic() + grace
         for t in list(self.tasks.values()):
             t.done.wait(max(0.0, deadline - time.monotonic()))

@@ -17,7 +17,7 @@ and runs one task at a time.
 
 Cores: the first configured core belongs to the master and to shared tasks
 (stats); every other core takes one worker task. More worker tasks than cores
-share cores, with a warning.
+go to the master's core, then share cores and yield to each other (taskcores.py).
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ class Task:
     def wait(self) -> Any:
         """Wait for the task to end and return its result (``None`` if it failed
         or did not stop within the grace period after the run stopped)."""
+        if self.manager:
+            self.manager.report_placement()
         stopped: list[float] = []
         grace = self.manager.grace if self.manager else 3.0
         while not self.done.wait(0.05):

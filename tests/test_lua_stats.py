@@ -207,8 +207,9 @@ def test_final_drops_first_and_last_sample(lua):
     assert lua.eval("clock.sleeps[1]") == 0  # manual counters have no own sleep
 
 
-def test_short_run_prints_nan(lua):
-    # One sample in total (the silent one taken by finalize): no sample left after dropping.
+def test_short_run_prints_a_real_summary_not_nan(lua):
+    # One sample in total (the silent one taken by finalize): libmoon would average an
+    # empty list and print nan (issue 27); moonpy averages the whole span instead.
     lua.execute(
         """dev = newDev(2)
         ctr = stats:newDevTxCounter(dev)
@@ -219,12 +220,16 @@ def test_short_run_prints_nan(lua):
     )
     assert lua.eval("clock.sleeps[1]") == 50
     assert output(lua) == (
-        f"{TX}[Device: id=2] TX{RESET}: nan (StdDev 0.00) Mpps, nan (StdDev 0) Mbit/s "
-        "(nan Mbit/s with framing), total 100 packets with 6400 bytes (incl. CRC)\n"
+        f"{TX}[Device: id=2] TX{RESET}: 0.00 (StdDev 0.00) Mpps, 0 (StdDev 0) Mbit/s "
+        "(0 Mbit/s with framing), total 100 packets with 6400 bytes (incl. CRC)\n"
     )
+    # 100 frames and 6400 bytes over the 0.4 s from the baseline to the final sample
+    assert lua.eval("ctr.mpps.avg") == pytest.approx(100 / 0.4 / 1e6)
+    assert lua.eval("ctr.mbit.avg") == pytest.approx(6400 * 8 / 0.4 / 1e6)
 
 
-def test_three_samples_give_nan_stddev(lua):
+def test_three_samples_give_zero_stddev_not_nan(lua):
+    # one value is left after dropping the first and last; libmoon's n - 1 gives nan
     lua.execute(
         """ctr = stats:newManualRxCounter("r")
         ctr:update(0, 0)
@@ -235,7 +240,7 @@ def test_three_samples_give_nan_stddev(lua):
         ctr:finalize(0)"""
     )
     assert output(lua) == (
-        f"{RX}[r] RX{RESET}: 2.00 (StdDev nan) Mpps, 1024 (StdDev nan) Mbit/s "
+        f"{RX}[r] RX{RESET}: 2.00 (StdDev 0.00) Mpps, 1024 (StdDev 0) Mbit/s "
         "(1344 Mbit/s with framing), total 6000000 packets with 384000000 bytes (incl. CRC)\n"
     )
 
@@ -282,8 +287,10 @@ def test_csv_header_rows_and_shared_file(lua, tmp_path):
         + f"1700000000,Port 1,TX,{g14(mpps)},{g14(mbit)},{g14(wire)},44642857,2857142848\n"
         + f"1700000000,Port 2,RX,{g14(rx_mpps)},{g14(rx_mbit)},{g14(rx_wire)},7,1000\n"
         # finals: only one sample each, nothing left after dropping first and last
-        + "1700000000,Port 1,TX,nan,nan,nan,44642857,2857142848\n"
-        + "1700000000,Port 2,RX,nan,nan,nan,7,1000\n"
+        # finals: two samples, too few to drop the first and last; libmoon prints nan,
+        # moonpy the whole span's averages, 0 to 3.5 s (issue 27)
+        + "1700000000,Port 1,TX,12.755102,6530.612224,8571.428544,44642857,2857142848\n"
+        + "1700000000,Port 2,RX,2e-06,0.0022857142857143,0.0026057142857143,7,1000\n"
     )
     assert output(lua) == ""  # no ANSI, nothing on stdout
 
@@ -332,7 +339,7 @@ def test_file_refcount_closes_after_last_user(lua, tmp_path):
     assert lua.eval("closedAfterLast") == "closed file"
     text = path.read_text()
     assert text.count("(incl. CRC)") == 2
-    assert f"{TX}[a] TX{RESET}: nan" in text  # ANSI codes also go to files
+    assert f"{TX}[a] TX{RESET}: 0.00 (StdDev 0.00)" in text  # ANSI codes also go to files
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,7 +512,7 @@ def test_plain_output_muted_on_stdout_only(lua, tmp_path):
     assert output(lua) == (
         CSV_HEADER
         + "1700000000,csv,TX,1,512,672,2000000,128000000\n"
-        + "1700000000,csv,TX,nan,nan,nan,2000000,128000000\n"
+        + "1700000000,csv,TX,1,512,672,2000000,128000000\n"
     )
     text = path.read_text()
     assert text.startswith(plain_update(TX, "file", "TX", 1, 512, 672))
@@ -592,8 +599,8 @@ def test_stats_task_csv_to_file(lua, tmp_path):
         CSV_HEADER.strip(),
         "1700000000,Device: id=0,RX,0,0,0,0,0",
         "1700000000,Device: id=0,TX,0,0,0,0,0",
-        "1700000000,Device: id=0,RX,nan,nan,nan,0,0",
-        "1700000000,Device: id=0,TX,nan,nan,nan,0,0",
+        "1700000000,Device: id=0,RX,0,0,0,0,0",
+        "1700000000,Device: id=0,TX,0,0,0,0,0",
     ]
 
 

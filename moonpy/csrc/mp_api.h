@@ -52,7 +52,11 @@ struct mp_queue_stats {
     uint64_t pkts;
     uint64_t bytes;
     uint64_t drops;     /* frames handed to send() that never reached the wire */
-    uint64_t _pad[5];
+    /* TX on a cable: frames that left (counted in pkts/bytes) but the peer had no RX
+       descriptor for (ring full, RX queue not set up): the peer's imissed */
+    uint64_t missed;
+    uint64_t missed_bytes;
+    uint64_t _pad[3];
 };
 
 /* Software pacing state of one TX queue (0 = unpaced). */
@@ -170,6 +174,16 @@ void mp_install_signal_handlers(void);
 int mp_signal_received(void);
 double mp_time_left(void);
 uint64_t mp_drops_into(uint16_t port);
+/* What reached cable end `port` from its peer: out[0] frames put into its RX rings,
+   out[1] their bytes, out[2] frames missed (no descriptor), out[3] their bytes. */
+void mp_cable_arrived(uint16_t port, uint64_t out[4]);
+/* The RX side of cable end `port` is set up with `nrxq` queues (0: not receiving): the
+   peer's TX queues q >= nrxq put frames on the wire and the port misses them. */
+void mp_cable_rx_queues(uint16_t port, uint16_t nrxq);
+/* Cooperative core sharing: mark a CPU core as shared by several tasks (they yield to
+   each other where they poll), and tell the calling thread which core it runs on. */
+void mp_core_share(int core, int shared);
+void mp_thread_core(int core);
 void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring); /* NULL: detach */
 void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types); /* nq < 2: off */
 void mp_cable_queues(uint16_t port, uint16_t nrx, uint16_t ntx); /* configured counts */

@@ -43,8 +43,48 @@ static volatile sig_atomic_t last_signal;
 
 #define QIDX(port, queue) ((uint32_t)(port) * MP_MAX_QUEUES + (queue))
 
+/* Cooperative sharing of a core. With more tasks than cores (a 2-core laptop or CI
+ * runner), two polling tasks pinned to one core get the kernel's time slices, several ms
+ * each: a receiver waits that long while its sender fills the ring. A task thread on a
+ * shared core (mp_core_share marks the core, mp_thread_core says which core this thread
+ * runs on) instead gives the core away where it polls: in running(), in an RX poll that
+ * found nothing, in busy sleeps, and while a send waits for room; at most every
+ * COOP_YIELD_US, so a task alone on its core (nothing else runnable: sched_yield returns
+ * at once) loses little. Threads on cores of their own never look further than the
+ * thread-local core id and one byte. */
+#define COOP_YIELD_US 10
+#define MP_MAX_CORES 1024
+static uint8_t core_shared[MP_MAX_CORES];
+static __thread int my_core = -1;
+static __thread uint64_t my_last_yield;
+static uint64_t coop_cycles;
+
+void mp_core_share(int core, int shared)
+{
+    if (core >= 0 && core < MP_MAX_CORES)
+        __atomic_store_n(&core_shared[core], shared ? 1 : 0, __ATOMIC_RELAXED);
+}
+
+void mp_thread_core(int core) { my_core = core < MP_MAX_CORES ? core : -1; }
+
+static void coop_yield_slow(void)
+{
+    uint64_t now = rte_rdtsc();
+    if (now - my_last_yield < coop_cycles)
+        return;
+    sched_yield();
+    my_last_yield = rte_rdtsc();
+}
+
+static inline void coop_yield(void)
+{
+    if (unlikely(my_core >= 0) && __atomic_load_n(&core_shared[my_core], __ATOMIC_RELAXED))
+        coop_yield_slow();
+}
+
 int mp_running(uint64_t extra_cycles)
 {
+    coop_yield();
     uint64_t d = deadline;
     if (likely(d == UINT64_MAX))
         return 1;
@@ -134,6 +174,7 @@ static void mp_delay_cycles(uint64_t cycles)
     uint64_t end = rte_rdtsc() + cycles;
     while (rte_rdtsc() < end) {
         held_poll();
+        coop_yield();
         rte_pause();
     }
 }
@@ -386,6 +427,10 @@ struct cable_txq {
     struct rte_ring *ring;
     uint32_t head;  /* next slot to fill; the ring's prod.head and prod.tail after each burst */
     uint32_t free;  /* slots known free (the consumer may have freed more) */
+    /* 1: the peer has no RX queue for these frames (not configured, or fewer RX queues):
+     * they leave and are missed there, freed at once as a NIC frees what it sent. Set by
+     * the control plane (mp_cable_rx_queues), read only when `free` runs out. */
+    uint32_t sink;
 } __rte_cache_aligned; /* each queue's owner writes its own line */
 static struct cable_txq cable_txqs[MP_MAX_PORTS * MP_MAX_QUEUES];
 
@@ -435,14 +480,32 @@ void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring)
         return;
     c->head = ring->prod.head;
     c->free = 0;
+    c->sink = 1; /* until the other end sets up its RX queues */
+}
+
+/* How many frames of the sender's pool a cable's ring may hold. On a NIC the receiver's
+ * RX ring holds the receiver's own buffers and the sender's are freed as they leave; a
+ * cable's ring holds the sender's buffers, so a receiver that does not read would take
+ * them all and a sender with a small pool (MoonGen's default 2047 with bufArrays of 1023)
+ * would wait in alloc forever. Half the sender's pool is the share libmoon's RX pools give
+ * their ring (numBufs = 2 * rxDescs - 1); beyond it frames are missed, as on a full NIC
+ * ring. Read only when the known free slots run out (not per burst). */
+static inline uint32_t cable_cap(const struct rte_ring *r, const struct rte_mbuf *m)
+{
+    uint32_t half = m->pool != NULL ? m->pool->size / 2 : r->capacity;
+    return RTE_MIN(r->capacity, RTE_MAX(half, 1u));
 }
 
 static inline uint16_t cable_tx(struct cable_txq *c, struct rte_mbuf **bufs, uint16_t n)
 {
     struct rte_ring *r = c->ring; /* its first line (size, mask) is never written again */
     if (unlikely(c->free < n)) {
+        if (c->sink)
+            return 0; /* tx_burst: on the wire, missed by the peer */
         uint32_t cons = __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE);
-        c->free = r->capacity + cons - c->head;
+        uint32_t used = c->head - cons;
+        uint32_t cap = cable_cap(r, bufs[0]);
+        c->free = used < cap ? cap - used : 0;
         if (n > c->free)
             n = (uint16_t)c->free;
         if (n == 0)
@@ -548,6 +611,21 @@ static uint16_t cable_tx_rss(uint16_t port, uint16_t queue, struct rte_mbuf **bu
     return n;
 }
 
+/* Frames that left a cable end but found no RX descriptor at the peer (its ring full, or
+ * no RX queue set up): freed, and counted as the peer's imissed with their real length
+ * (mp_cable_arrived). The caller counts them sent (pkts, bytes): they were on the wire. */
+static void cable_miss(struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t from,
+                       uint32_t n)
+{
+    uint64_t bytes = 0;
+    for (uint32_t i = from; i < n; i++) {
+        bytes += bufs[i]->pkt_len;
+        rte_pktmbuf_free(bufs[i]);
+    }
+    st->missed += n - from;
+    st->missed_bytes += bytes;
+}
+
 /* Every frame moonpy sends goes through here. Ports with hardware checksum offload run the
  * driver's rte_eth_tx_prepare first (what its NIC needs beyond MoonGen's pseudo-header sum,
  * which offload_l4 writes; a no-op for drivers that need nothing); a frame it
@@ -558,9 +636,17 @@ static inline uint16_t tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf *
 {
     struct cable_txq *c = &cable_txqs[QIDX(port, queue)];
     if (c->ring != NULL) {
+        uint16_t k;
         if (unlikely(port_flags[port] & MP_PORT_RSS_TX))
-            return cable_tx_rss(port, queue, bufs, n);
-        return cable_tx(c, bufs, n);
+            k = cable_tx_rss(port, queue, bufs, n);
+        else
+            k = cable_tx(c, bufs, n);
+        if (unlikely(k < n) && c->sink) {
+            /* nobody receives: a NIC still puts them on the wire and frees them */
+            cable_miss(&txq_stats[QIDX(port, queue)], bufs, k, n);
+            k = n;
+        }
+        return k;
     }
     if (likely(!(port_flags[port] & MP_PORT_TX_PREPARE)))
         return rte_eth_tx_burst(port, queue, bufs, n);
@@ -834,8 +920,7 @@ static inline int tx_one(uint16_t port, uint16_t queue, struct mp_queue_stats *s
 {
     while (tx_burst(port, queue, &m, 1) == 0) {
         if (port_flags[port] & MP_PORT_DROP_ON_FULL) {
-            rte_pktmbuf_free(m); /* sent on the wire, missed by the peer */
-            st->drops++;
+            cable_miss(st, &m, 0, 1); /* sent on the wire, missed by the peer */
             return 1;
         }
         if (!mp_running(0))
@@ -1304,7 +1389,7 @@ uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint
     while (sent < n) {
         if (flags & MP_PORT_DROP_ON_FULL) {
             /* on a wire the frame left the sender: count it sent, and missed at the peer */
-            drop_rest(st, bufs, sent, n);
+            cable_miss(st, bufs, sent, n);
             sent = n;
             break;
         }
@@ -1361,8 +1446,7 @@ static uint64_t mp_send_ts(uint16_t port, uint16_t queue, struct rte_mbuf *m, in
         if (tx_burst(port, queue, &m, 1) == 1)
             break;
         if (flags & MP_PORT_DROP_ON_FULL) {
-            rte_pktmbuf_free(m);
-            st->drops++;
+            cable_miss(st, &m, 0, 1);
             break;
         }
         if (!mp_running(0)) {
@@ -1701,6 +1785,8 @@ uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint
         struct mp_queue_stats *st = &rxq_stats[QIDX(port, queue)];
         st->pkts += nb;
         st->bytes += sum_len(bufs, nb);
+    } else {
+        coop_yield(); /* nothing yet: let a task sharing this core send it */
     }
     return nb;
 }
@@ -1711,8 +1797,10 @@ static uint32_t mp_rx_burst_ts(uint16_t port, uint16_t queue, struct rte_mbuf **
 {
     held_poll();
     uint16_t nb = rte_eth_rx_burst(port, queue, bufs, (uint16_t)RTE_MIN(n, 65535u));
-    if (nb == 0)
+    if (nb == 0) {
+        coop_yield();
         return 0;
+    }
     uint64_t tsc = rte_rdtsc();
     if (udata64_offset >= 0) {
         for (uint32_t i = 0; i < nb; i++)
@@ -1769,16 +1857,47 @@ void mp_port_set(uint16_t port, uint32_t flags, int peer)
 
 int mp_port_peer(uint16_t port) { return port < MP_MAX_PORTS ? port_peer[port] : -1; }
 
-/* Frames the peer of a cable end dropped because this end's RX ring was full. */
+/* Frames the peer of a cable end sent that this end missed (no RX descriptor). */
 uint64_t mp_drops_into(uint16_t port)
 {
+    uint64_t a[4];
+    mp_cable_arrived(port, a);
+    return a[2];
+}
+
+/* A NIC's RX counters for a cable end, from what its peer sent: every frame that left the
+ * peer reached this port, either into an RX ring (ipackets, counted when it is put there,
+ * read by a task or not) or missed. Each TX queue's owner writes its own line; the sums are
+ * read without a lock, so a reader may see a burst's pkts before its misses (off by at most
+ * one burst for that instant). */
+void mp_cable_arrived(uint16_t port, uint64_t out[4])
+{
+    out[0] = out[1] = out[2] = out[3] = 0;
     int peer = mp_port_peer(port);
-    uint64_t total = 0;
-    if (peer < 0 || !(port_flags[peer] & MP_PORT_DROP_ON_FULL))
-        return 0;
-    for (uint32_t q = 0; q < MP_MAX_QUEUES; q++)
-        total += txq_stats[QIDX(peer, q)].drops;
-    return total;
+    if (peer < 0 || peer >= MP_MAX_PORTS || !(port_flags[peer] & MP_PORT_DROP_ON_FULL))
+        return;
+    for (uint32_t q = 0; q < MP_MAX_QUEUES; q++) {
+        const struct mp_queue_stats *t = &txq_stats[QIDX(peer, q)];
+        uint64_t missed = __atomic_load_n(&t->missed, __ATOMIC_ACQUIRE);
+        uint64_t mbytes = __atomic_load_n(&t->missed_bytes, __ATOMIC_RELAXED);
+        uint64_t pkts = __atomic_load_n(&t->pkts, __ATOMIC_RELAXED);
+        uint64_t bytes = __atomic_load_n(&t->bytes, __ATOMIC_RELAXED);
+        out[0] += pkts > missed ? pkts - missed : 0;
+        out[1] += bytes > mbytes ? bytes - mbytes : 0;
+        out[2] += missed;
+        out[3] += mbytes;
+    }
+}
+
+/* Cable end `port` receives on RX queues 0..nrxq-1 from now on (0: none): the peer's TX
+ * queue q feeds RX queue q, so its queues q >= nrxq become sinks. */
+void mp_cable_rx_queues(uint16_t port, uint16_t nrxq)
+{
+    int peer = mp_port_peer(port);
+    if (peer < 0 || peer >= MP_MAX_PORTS)
+        return;
+    for (uint16_t q = 0; q < MP_MAX_QUEUES; q++)
+        __atomic_store_n(&cable_txqs[QIDX(peer, q)].sink, q >= nrxq ? 1u : 0u, __ATOMIC_RELEASE);
 }
 
 struct mp_queue_stats *mp_txq_stats(uint16_t port, uint16_t queue)
@@ -1843,6 +1962,8 @@ static struct mp_api api = {
 
 void mp_init(uint64_t tsc_hz, int udata_off)
 {
+    coop_cycles = tsc_hz / 1000000 * COOP_YIELD_US;
+    memset(core_shared, 0, sizeof(core_shared));
     api.tsc_hz = tsc_hz;
     api.udata64_offset = udata_off;
     udata64_offset = udata_off;

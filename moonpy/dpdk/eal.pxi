@@ -63,6 +63,17 @@ def register_thread() -> int:
     return rte_lcore_id()
 
 
+def thread_core(int core):
+    """The CPU core the calling task thread runs on (-1: not a task thread); a task on a
+    core marked shared (``core_share``) yields to the others where it polls."""
+    mp_thread_core(core)
+
+
+def core_share(int core, bint shared):
+    """Mark ``core`` as run by several tasks at once (cooperative yielding) or not."""
+    mp_core_share(core, shared)
+
+
 def pace_flush():
     """Frames the calling thread's paced sends still hold leave on schedule (freed if
     the run stopped); at the end of every thread that sends."""

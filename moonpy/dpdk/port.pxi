@@ -307,6 +307,25 @@ def port_sw_stats(int port, unsigned nqueues=MP_MAX_QUEUES) -> dict:
     }
 
 
+def cable_arrived(int port) -> tuple:
+    """What reached cable end ``port`` from its peer, as a NIC counts it:
+    ``(frames put into its RX rings, their bytes, frames missed, their bytes)``;
+    zeros for other ports."""
+    if port < 0 or port >= MP_MAX_PORTS:
+        raise DeviceError(f"DPDK port {port} does not exist")
+    cdef uint64_t out[4]
+    mp_cable_arrived(<uint16_t>port, out)
+    return out[0], out[1], out[2], out[3]
+
+
+def cable_rx_queues(int port, unsigned nrxq):
+    """Cable end ``port`` receives on RX queues ``0 .. nrxq - 1`` (0: none); what its
+    peer sends to other queues leaves and is missed here."""
+    if port < 0 or port >= MP_MAX_PORTS:
+        raise DeviceError(f"DPDK port {port} does not exist")
+    mp_cable_rx_queues(<uint16_t>port, <uint16_t>min(nrxq, MP_MAX_QUEUES))
+
+
 def port_xstats(int port) -> dict:
     _check_port(port)
     cdef int n = rte_eth_xstats_get(<uint16_t>port, NULL, 0)

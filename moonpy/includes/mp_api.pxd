@@ -16,6 +16,8 @@ cdef extern from "mp_api.h" nogil:
         uint64_t pkts
         uint64_t bytes
         uint64_t drops
+        uint64_t missed
+        uint64_t missed_bytes
 
     struct mp_pacer:
         double cycles_per_byte
@@ -35,6 +37,10 @@ cdef extern from "mp_api.h" nogil:
     int mp_signal_received()
     double mp_time_left()
     uint64_t mp_drops_into(uint16_t port)
+    void mp_cable_arrived(uint16_t port, uint64_t *out)
+    void mp_cable_rx_queues(uint16_t port, uint16_t nrxq)
+    void mp_core_share(int core, int shared)
+    void mp_thread_core(int core)
     void mp_cable_attach(uint16_t port, uint16_t queue, rte_ring *ring)
     void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types)
     void mp_cable_queues(uint16_t port, uint16_t nrx, uint16_t ntx)

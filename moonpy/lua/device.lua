@@ -266,8 +266,10 @@ function devProto:getTxStats()
 end
 
 function devProto:getRxStats()
-    local ipackets, _, ibytes, _, imissed, _, _, nombuf = host.device_stats(self.id)
-    return ipackets + imissed + nombuf, ibytes
+    -- libmoon: every frame that reached the port; a missed frame's bytes count too where
+    -- the port knows them (a cable's end does), as a NIC counts its octets
+    local ipackets, _, ibytes, _, imissed, _, _, nombuf, missedBytes = host.device_stats(self.id)
+    return ipackets + imissed + nombuf, ibytes + (missedBytes or 0)
 end
 
 function devProto:getXstats()

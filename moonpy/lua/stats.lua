@@ -375,6 +375,7 @@ local function takeSample(ctr, now, pkts, bytes, silent)
 	if not ctr.lastUpdate then
 		ctr.total, ctr.totalBytes = pkts, bytes
 		ctr.lastUpdate = now
+		ctr.startTime, ctr.startTotal, ctr.startBytes = now, pkts, bytes
 		ctr:print("Init")
 		return false
 	end
@@ -399,9 +400,23 @@ local function takeSample(ctr, now, pkts, bytes, silent)
 end
 
 local function summarize(ctr)
-	mod.addStats(ctr.mpps, true)
-	mod.addStats(ctr.mbit, true)
-	mod.addStats(ctr.wireMbit, true)
+	-- libmoon drops the first and last sample (ramp-up, the partial last second); a run too
+	-- short for three samples would then average nothing and print nan: its averages are
+	-- the whole span's instead, baseline to last sample
+	local trim = #ctr.mpps >= 3
+	for _, list in ipairs({ ctr.mpps, ctr.mbit, ctr.wireMbit }) do
+		mod.addStats(list, trim)
+	end
+	local n = trim and #ctr.mpps - 2 or #ctr.mpps
+	if not trim and ctr.startTime and ctr.lastUpdate then
+		local span = ctr.lastUpdate - ctr.startTime
+		local mpps = span > 0 and (ctr.total - ctr.startTotal) / span / 10 ^ 6 or 0
+		local mbit = span > 0 and (ctr.totalBytes - ctr.startBytes) / span / 10 ^ 6 * 8 or 0
+		ctr.mpps.avg, ctr.mbit.avg, ctr.wireMbit.avg = mpps, mbit, mbit + mpps * 20 * 8
+	end
+	if n < 2 then -- one value (or none) has no spread
+		ctr.mpps.stdDev, ctr.mbit.stdDev, ctr.wireMbit.stdDev = 0, 0, 0
+	end
 	return ctr.mpps, ctr.mbit, ctr.wireMbit, ctr.total, ctr.totalBytes
 end
 

@@ -125,6 +125,7 @@ class Host(SyncHost):
             c.ierrors,
             c.oerrors,
             c.rx_nombuf,
+            c.imissed_bytes,
         )
 
     def device_queue_stats(self, port: Any) -> Any:

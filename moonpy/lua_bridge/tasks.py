@@ -100,6 +100,7 @@ class TaskManager(TaskRegistry[Task]):
 
     def wait(self, task_id: int) -> Message | None:
         task = self.get(task_id)
+        self.report_placement()
         stopped: list[float] = []
         while not task.done.wait(0.05):
             if give_up(stopped, self.grace):
