@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -116,3 +117,19 @@ def pytest_make_collect_report(collector: pytest.Collector):  # type: ignore[no-
 
 def have_tun() -> bool:
     return os.path.exists("/dev/net/tun") and os.geteuid() == 0
+
+
+def assert_run_went_on_past_a_dead_task(proc: subprocess.CompletedProcess[str], empty: str) -> None:
+    """The run of tests/lua/task_error.lua or tests/py/task_error.py: as libmoon, the dead
+    task's result is empty (``empty`` is how the master prints it), the master and the other
+    task go on until the run's end (1.5 s, long after the crash at 0.1 s), and the last line
+    says which task failed, where the exit status is read."""
+    assert proc.returncode == 1
+    assert f"crasher result: {empty}" in proc.stdout
+    assert "master continued, running=" in proc.stdout
+    m = re.search(r"spinner stopped after ([\d.]+) s", proc.stdout)
+    assert m and float(m.group(1)) >= 1.2, proc.stdout
+    assert "spinner result: 42" in proc.stdout
+    assert proc.stderr.rstrip().splitlines()[-1] == (
+        "[ERROR] 1 task failed (crasher; errors above); exit status 1"
+    ), proc.stderr
