@@ -25,6 +25,19 @@ from moonpy.packet import Packet
 from moonpy.proto import UDP4
 
 
+def frame_size(text: str) -> int:
+    # checked while parsing, not in the load task: a task that dies lets the run go on
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 60 <= n <= 1514:
+        raise argparse.ArgumentTypeError(
+            f"size {text}: give a whole number of bytes from 60 to 1514"
+        )
+    return n
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("tx_dev", type=int, help="Device to transmit from.")
     parser.add_argument(
@@ -34,7 +47,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "-r", "--rate", type=float, default=0, help="Transmit rate in Mbit/s (0: line rate)."
     )
     parser.add_argument(
-        "-s", "--size", type=int, default=60, help="Packet size in bytes (without CRC)."
+        "-s",
+        "--size",
+        type=frame_size,
+        default=60,
+        help="Packet size in bytes without CRC, 60 to 1514.",
     )
     parser.add_argument(
         "-t", "--time", type=float, default=0, help="Run time in seconds (0: until Ctrl-C)."

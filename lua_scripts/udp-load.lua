@@ -15,7 +15,15 @@ function configure(parser)
     parser:argument("txDev", "Device to transmit from."):convert(tonumber)
     parser:argument("rxDev", "Device to receive on (the same as txDev: no receiver)."):convert(tonumber)
     parser:option("-r --rate", "Transmit rate in Mbit/s (0: as fast as possible)."):default(0):convert(tonumber)
-    parser:option("-s --size", "Packet size in bytes (without CRC)."):default(60):convert(tonumber)
+    parser:option("-s --size", "Packet size in bytes without CRC, 60 to 1514."):default(60)
+        :convert(function(s)
+            -- checked here, not in the load task: a task that dies lets the run go on
+            local n = tonumber(s)
+            if n and n == math.floor(n) and n >= 60 and n <= 1514 then
+                return n
+            end
+            return nil, ("size %s: give a whole number of bytes from 60 to 1514"):format(s)
+        end)
     parser:option("-t --time", "Run time in seconds (0: until Ctrl-C)."):default(0):convert(tonumber)
 end
 

@@ -358,6 +358,12 @@ LINE_ROWS = [
     ("error-table", ["{tmp}/error_table.lua"], r"^error object \(table\): \{why = bad\}$", 1),
     ("replay-progress", ["replay", "{tmp}/ok.pcap", "--loop", "0", "--time", "1.5"],
      r"^\[INFO\]  replay: \d+ frames sent after 1 s$", 0),
+    # the example scripts check sizes while parsing: a load task dying on one would let
+    # the run go on (as in libmoon) until Ctrl-C
+    ("lua-example-size", ["lua_scripts/udp-load.lua", "0", "1", "-s", "100000"],
+     r"^Error: size 100000: give a whole number of bytes from 60 to 1514$", 1),
+    ("python-example-size", ["examples/udp-load.py", "0", "1", "-s", "5"],
+     r"error: argument -s/--size: size 5: give a whole number of bytes from 60 to 1514$", 1),
 ]  # fmt: skip
 
 
