@@ -21,9 +21,9 @@ import threading
 from types import ModuleType
 from typing import Any
 
-from moonpy import _dpdk, log, memory, tasks
+from moonpy import _dpdk, device, log, memory, tasks
 from moonpy.config import Config
-from moonpy.engine import Engine, remove_runtime_dir
+from moonpy.engine import Engine, queue_packets, remove_runtime_dir
 from moonpy.report import failed_tasks_line, report_leaks, run_meta
 
 MODULE_NAME = "moonpy_script"
@@ -114,13 +114,27 @@ def _interrupt_on_signal(done: threading.Event, patience: float = 1.0) -> None:
             return
 
 
+def held_queues(args: tuple[Any, ...]) -> set[tuple[int, int, str]]:
+    """The queues a Python task holds: those among its arguments (or in a list, tuple or
+    dict argument), as a Lua task's are those it was handed."""
+    found: set[tuple[int, int, str]] = set()
+    for a in args:
+        items = a.values() if isinstance(a, dict) else a if isinstance(a, list | tuple) else [a]
+        for q in items:
+            if isinstance(q, device.TxQueue | device.RxQueue):
+                kind = "tx" if isinstance(q, device.TxQueue) else "rx"
+                found.add((q.dev.dpdk_id, q.qid, kind))
+    return found
+
+
 def task_rows(manager: tasks.TaskManager) -> list[tuple[str, int, str, str, int]]:
-    """(name, core, kind, state, packets) of every task, for the dashboard (Python tasks
-    do not register their queues: packets are not split per task, 0)."""
+    """(name, core, kind, state, packets) of every task, for the dashboard; packets are
+    those sent and received on the queues the task was handed."""
     rows = []
     for t in list(manager.tasks.values()):
         state = "failed" if t.error else ("done" if t.done.is_set() else "running")
-        rows.append((t.name, t.core, "shared" if t.shared else "task", state, 0))
+        packets = queue_packets(held_queues(t.args))
+        rows.append((t.name, t.core, "shared" if t.shared else "task", state, packets))
     return rows
 
 

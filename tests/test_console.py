@@ -204,6 +204,28 @@ def test_live_dashboard_under_a_pseudo_terminal():
     assert "2 devices are up." in screen  # Lua's output scrolled above the live area
 
 
+@pytest.mark.skipif(
+    subprocess.run(["which", "script"], capture_output=True).returncode != 0,
+    reason="needs util-linux `script` for a pseudo-terminal",
+)
+def test_python_script_tasks_show_their_own_packets_on_the_dashboard():
+    cmd = f"{sys.executable} -m moonpy examples/udp-load.py 0 1 --time 2"
+    proc = subprocess.run(
+        ["script", "-qec", cmd, "/dev/null"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**child_env(), "COLUMNS": "140", "LINES": "40", "TERM": "xterm"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    screen = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", proc.stdout)
+    # each task's row counts the queues it was handed (the sender's TX, the counter's RX)
+    for task in ("engine_load", "counter"):
+        rows = re.findall(rf"{task}\s*│[^\n]*│\s*([\d,]+)\s*│", screen)
+        assert rows and int(rows[-1].replace(",", "")) > 0, screen[-3000:]
+
+
 def test_live_histograms_and_script_counters_render():
     console = Console(record=True, width=130, color_system=None, force_terminal=False)
     console.print(

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 from moonpy import _dpdk
-from moonpy.engine import Engine
+from moonpy.engine import Engine, queue_packets
 from moonpy.errors import ScriptError
 from moonpy.lua_bridge.host import Host
 from moonpy.lua_bridge.tasks import Task, TaskManager
@@ -123,12 +123,7 @@ class LuaRun:
         rows = []
         for t in list(self.tasks.tasks.values()):
             state = "failed" if t.error else ("done" if t.done.is_set() else "running")
-            packets = 0
-            for port, queue, direction in self.task_queues.get(t.id, ()):
-                stats = _dpdk.port_sw_stats(port)
-                table = stats["txq"] if direction == "tx" else stats["rxq"]
-                if queue < len(table):
-                    packets += table[queue][0]
+            packets = queue_packets(self.task_queues.get(t.id, ()))
             rows.append((t.name, t.core, t.kind, state, packets))
         return rows
 
