@@ -185,8 +185,10 @@ def test_csv_output_uses_moongen_header(tmp_path):
     subprocess.run(["which", "script"], capture_output=True).returncode != 0,
     reason="needs util-linux `script` for a pseudo-terminal",
 )
-def test_live_dashboard_under_a_pseudo_terminal():
-    cmd = f"{sys.executable} -m moonpy lua_scripts/udp-load.lua 0 1 --time 2"
+def run_under_pty(script_args: str) -> str:
+    """``moonpy SCRIPT_ARGS`` on a 140x40 pseudo-terminal (the live dashboard draws);
+    what the terminal was sent."""
+    cmd = f"{sys.executable} -m moonpy {script_args}"
     proc = subprocess.run(
         ["script", "-qec", cmd, "/dev/null"],
         capture_output=True,
@@ -196,7 +198,11 @@ def test_live_dashboard_under_a_pseudo_terminal():
         env={**child_env(), "COLUMNS": "140", "LINES": "40", "TERM": "xterm"},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    screen = proc.stdout
+    return proc.stdout
+
+
+def test_live_dashboard_under_a_pseudo_terminal():
+    screen = run_under_pty("lua_scripts/udp-load.lua 0 1 --time 2")
     # the live tables were drawn (headers are two lines: "TX" over "Mpps")
     assert "Mpps" in screen and "total" in screen and "loadSlave" in screen
     assert screen.count("elapsed") >= 2  # and refreshed
@@ -209,17 +215,9 @@ def test_live_dashboard_under_a_pseudo_terminal():
     reason="needs util-linux `script` for a pseudo-terminal",
 )
 def test_python_script_tasks_show_their_own_packets_on_the_dashboard():
-    cmd = f"{sys.executable} -m moonpy examples/udp-load.py 0 1 --time 2"
-    proc = subprocess.run(
-        ["script", "-qec", cmd, "/dev/null"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**child_env(), "COLUMNS": "140", "LINES": "40", "TERM": "xterm"},
+    screen = re.sub(
+        r"\x1b\[[0-9;?]*[a-zA-Z]", "", run_under_pty("examples/udp-load.py 0 1 --time 2")
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    screen = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", proc.stdout)
     # each task's row counts the queues it was handed (the sender's TX, the counter's RX)
     for task in ("engine_load", "counter"):
         rows = re.findall(rf"{task}\s*│[^\n]*│\s*([\d,]+)\s*│", screen)

@@ -614,16 +614,22 @@ static uint16_t cable_tx_rss(uint16_t port, uint16_t queue, struct rte_mbuf **bu
 /* Frames that left a cable end but found no RX descriptor at the peer (its ring full, or
  * no RX queue set up): freed, and counted as the peer's imissed with their real length
  * (mp_cable_arrived). The caller counts them sent (pkts, bytes): they were on the wire. */
-static void cable_miss(struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t from,
-                       uint32_t n)
+/* Free bufs[from..n) and return their bytes: what the wire or a drop takes. */
+static uint64_t free_rest(struct rte_mbuf **bufs, uint32_t from, uint32_t n)
 {
     uint64_t bytes = 0;
     for (uint32_t i = from; i < n; i++) {
         bytes += bufs[i]->pkt_len;
         rte_pktmbuf_free(bufs[i]);
     }
+    return bytes;
+}
+
+static void cable_miss(struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t from,
+                       uint32_t n)
+{
+    st->missed_bytes += free_rest(bufs, from, n);
     st->missed += n - from;
-    st->missed_bytes += bytes;
 }
 
 /* Every frame moonpy sends goes through here. Ports with hardware checksum offload run the
@@ -671,13 +677,8 @@ static inline uint64_t sum_len(struct rte_mbuf **bufs, uint32_t n)
 static uint32_t drop_rest(struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t from,
                           uint32_t n)
 {
-    uint64_t bytes = 0;
-    for (uint32_t i = from; i < n; i++) {
-        bytes += bufs[i]->pkt_len;
-        rte_pktmbuf_free(bufs[i]);
-    }
     st->drops += n - from;
-    return (uint32_t)bytes;
+    return (uint32_t)free_rest(bufs, from, n);
 }
 
 /* ---- pacing (software rate control) ------------------------------------- */
