@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterator
 from typing import IO
 
+from moonpy.log import log_info
+
 
 def _fmt1(x: float) -> str:
     return "-nan" if math.isnan(x) else f"{x:.1f}"
@@ -130,7 +132,7 @@ class Histogram:
         self._ensure()
         lines = "".join(f"{_num(k)},{v}\n" for k, v in self.sorted_histo)
         if isinstance(file, str):
-            print(f"[INFO]  Saving histogram to '{file}'", flush=True)
+            log_info(f"Saving histogram to '{file}'", color=False)
             with open(file, "w") as f:
                 f.write(lines)
         else:

@@ -5,7 +5,9 @@ moment one copy changes without the other:
 - header layouts: moonpy/proto/*.py and moonpy/lua/proto/*.lua, built both ways, same bytes;
 - device.config defaults: moonpy/lua/device.lua, moonpy/device.py, moonpy/core/engine.py;
 - MoonGen's counter lines: moonpy/lua/stats.lua and moonpy/stats.py against one snapshot of
-  the text MoonGen prints (tests/snapshots/moongen_stats.txt).
+  the text MoonGen prints (tests/snapshots/moongen_stats.txt); the console's --output CSV
+  rows (moonpy/console/results.py) are the same rows, from the same formatter (moonpy/log.py);
+- MoonGen's log prefixes: moonpy/lua/log.lua and moonpy/log.py, plain and coloured.
 """
 
 from __future__ import annotations
@@ -236,3 +238,41 @@ def test_counter_lines_match_moongens_text_in_python_and_lua(monkeypatch, sectio
     want = snapshot()[section]
     assert python_lines(fmt, color, monkeypatch) == want, "moonpy/stats.py drifted"
     assert lua_lines(fmt, color) == want, "moonpy/lua/stats.lua drifted"
+
+
+def test_console_csv_rows_are_moongens_counter_rows(tmp_path, monkeypatch):
+    from moonpy.console.results import ResultWriter
+    from moonpy.console.sampler import PortRates
+
+    monkeypatch.setattr(time, "time", lambda: WALL)
+    want = snapshot()["csv"].splitlines()
+    path = tmp_path / "run.csv"
+    writer = ResultWriter(str(path), {})
+    # the snapshot's last row: 1 Mpps, 512 Mbit/s, 672 with framing, its totals
+    port = PortRates(42, "cable", tx_mpps=1.0, tx_mbit=512.0, tx_wire_mbit=672.0)
+    port.tx_packets, port.tx_bytes = 4_500_000, 288_000_000
+    writer.sample(1.0, [port])
+    writer.close()
+    header, _rx, tx = path.read_text().splitlines()
+    assert header == want[0]
+    assert tx == want[-1].replace("Port 42", "Device: id=42")
+
+
+# ---- MoonGen's log prefixes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("color", [True, False])
+def test_log_lines_are_the_same_in_python_and_lua(color):
+    pytest.importorskip("lupa.luajit21")
+    from test_lua_stats import new_runtime
+
+    from moonpy.log import error_line, info_line, warn_line
+
+    lua = new_runtime()
+    lua.execute('print = function(s) io.stdout:write(s, "\\n") end')
+    if not color:
+        lua.execute("MOONPY_LOG_COLOR = false")
+    lua.execute('local log = require "log"; log:info("a %d", 1); log:warn("b"); log:error("c")')
+    want = "".join(line + "\n" for line in (info_line("a 1", color), warn_line("b", color),
+                                             error_line("c", color)))  # fmt: skip
+    assert str(lua.eval("output()")) == want

@@ -11,13 +11,13 @@ from typing import Any, TextIO
 from moonpy import _dpdk
 from moonpy.console.sampler import CRC, PortRates, Sampler
 from moonpy.core.engine import Engine
-from moonpy.log import lua_number
+from moonpy.log import STATS_CSV_HEADER, info_line, stats_csv_row
 
 
 class ResultWriter:
     """``--output FILE``: JSON lines (``.jsonl``/``.json``) or MoonGen's CSV format."""
 
-    CSV_HEADER = "Time,Device,Direction,PacketRate,Mbit,MbitWithFraming,TotalPackets,TotalBytes"
+    CSV_HEADER = STATS_CSV_HEADER
 
     def __init__(self, path: str, meta: dict[str, Any]) -> None:
         self.path = path
@@ -40,10 +40,9 @@ class ResultWriter:
                     ("RX", r.rx_mpps, r.rx_mbit, r.rx_wire_mbit, r.rx_packets, r.rx_bytes),
                     ("TX", r.tx_mpps, r.tx_mbit, r.tx_wire_mbit, r.tx_packets, r.tx_bytes),
                 ):
-                    self.file.write(
-                        f"{now},Device: id={r.port},{d},{lua_number(mpps)},"
-                        f"{lua_number(mbit)},{lua_number(wire)},{tot},{byt}\n"
-                    )
+                    name = f"Device: id={r.port}"
+                    row = stats_csv_row(now, name, d, mpps, mbit, wire, tot, byt)
+                    self.file.write(row + "\n")
             else:
                 self._json({"type": "sample", "elapsed": round(elapsed, 6), **asdict(r)})
         self.file.flush()
@@ -104,8 +103,8 @@ def pacing_reports(engine: Engine) -> list[dict[str, Any]]:
 def pacing_line(rep: dict[str, Any]) -> str:
     """One line per paced queue, printed with the summary: every rate-controlled run says
     how precise it was."""
-    line = (
-        f"[INFO]  Port {rep['port']} tx queue {rep['queue']} paced in software: "
+    text = (
+        f"Port {rep['port']} tx queue {rep['queue']} paced in software: "
         f"{rep['mpps']:.6g} Mpps ({rep['mbit']:.6g} Mbit/s) over {rep['frames']:,} frames; "
         f"{rep['gaps_within_256ns']:.2f} % of gaps within +-256 ns of their target, "
         f"{rep['late_256ns']:.2f} % of frames more than 256 ns behind schedule; "
@@ -114,5 +113,5 @@ def pacing_line(rep: dict[str, Any]) -> str:
     if rep.get("made_up", 0.0) > 0:
         # Poisson pacing keeps its rate by taking a stall's time from later long gaps: the
         # share says how far the gaps' distribution had to bend (docs/timing.md)
-        line += f", {rep['made_up']:.2f} % made up from later drawn gaps"
-    return line
+        text += f", {rep['made_up']:.2f} % made up from later drawn gaps"
+    return info_line(text, color=False)

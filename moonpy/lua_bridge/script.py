@@ -8,10 +8,10 @@ import sys
 from collections.abc import Callable
 
 from moonpy import _dpdk
-from moonpy.app.report import failed_tasks_line
 from moonpy.core.engine import Engine, queue_packets
 from moonpy.core.serialize import Message, pack_message, to_descriptor
 from moonpy.errors import ScriptError
+from moonpy.log import failed_tasks_line, warn_line
 from moonpy.lua_bridge.host import Host
 from moonpy.lua_bridge.tasks import Task, TaskManager
 from moonpy.lua_bridge.vm import LuaVM, ScriptExit
@@ -70,8 +70,7 @@ class LuaRun:
     # ---- hooks ---------------------------------------------------------------
 
     def warn(self, text: str) -> None:
-        line = f"\033[1;33m[WARN]  {text}\033[0m" if self.color else f"[WARN]  {text}"
-        write_lines(line)
+        write_lines(warn_line(text, self.color))
 
     def on_port_configured(self, port: int) -> None:
         if self._port_hook:
