@@ -71,7 +71,6 @@ class Sampler:
     on_sample: Callable[[float, list[PortRates]], None] | None = None
     latest: list[PortRates] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
-    _first: dict[int, Counters] = field(default_factory=dict)
     _prev: dict[int, tuple[float, Counters]] = field(default_factory=dict)
     _peaks: dict[int, tuple[float, float]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -84,7 +83,6 @@ class Sampler:
             if not port.configured:
                 continue
             cur = self.engine.counters(port.id)
-            self._first.setdefault(port.id, cur)
             t0, prev = self._prev.get(port.id, (now, cur))
             r = PortRates(port.id, port.kind)
             (r.tx_mpps, r.tx_mbit, r.tx_wire_mbit, r.rx_mpps, r.rx_mbit, r.rx_wire_mbit) = rates(
@@ -125,6 +123,3 @@ class Sampler:
 
     def totals(self) -> dict[int, Counters]:
         return {p.id: self.engine.counters(p.id) for p in self.engine.ports if p.configured}
-
-    def first(self, port: int) -> Counters | None:
-        return self._first.get(port)
