@@ -130,7 +130,7 @@ STACK_PAIRS = [
 @pytest.fixture(scope="module")
 def lua_packets():
     pytest.importorskip("lupa.luajit21")
-    from test_lua_packets import Lua
+    from lua_packet_rig import Lua
 
     return Lua()
 
