@@ -7,7 +7,8 @@ moment one copy changes without the other:
 - MoonGen's counter lines: moonpy/lua/stats.lua and moonpy/stats.py against one snapshot of
   the text MoonGen prints (tests/snapshots/moongen_stats.txt); the console's --output CSV
   rows (moonpy/console/results.py) are the same rows, from the same formatter (moonpy/log.py);
-- MoonGen's log prefixes: moonpy/lua/log.lua and moonpy/log.py, plain and coloured.
+- MoonGen's log prefixes: moonpy/lua/log.lua and moonpy/log.py, plain and coloured;
+- histogram files: histogram:save in moonpy/lua/histogram.lua and Histogram.save.
 """
 
 from __future__ import annotations
@@ -276,3 +277,35 @@ def test_log_lines_are_the_same_in_python_and_lua(color):
     want = "".join(line + "\n" for line in (info_line("a 1", color), warn_line("b", color),
                                              error_line("c", color)))  # fmt: skip
     assert str(lua.eval("output()")) == want
+
+
+# ---- histogram files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("color", [True, False])
+def test_histogram_files_are_the_same_from_python_and_lua(tmp_path, monkeypatch, capsys, color):
+    pytest.importorskip("lupa.luajit21")
+    from test_lua_stats import new_runtime
+
+    from moonpy import histogram, log
+
+    values = [1234] * 17 + [2.5, 1e15, 0.1, 7619.047619047619, -3]
+    monkeypatch.setattr(log, "COLOR", color)
+    h = histogram.Histogram()
+    for v in values:
+        h.update(v)
+    h.save(str(tmp_path / "py.csv"))
+    py_line = capsys.readouterr().out
+
+    lua = new_runtime()
+    lua.execute('print = function(s) io.stdout:write(s, "\\n") end')
+    if not color:
+        lua.execute("MOONPY_LOG_COLOR = false")
+    lua.execute('hist = require "histogram"')
+    lua.eval(
+        "function(values, name) local h = hist() for _, v in ipairs(values) do h:update(v) end "
+        "h:save(name) end"
+    )(lua.table(*values), str(tmp_path / "lua.csv"))
+    lua_line = str(lua.eval("output()"))
+    assert (tmp_path / "py.csv").read_text() == (tmp_path / "lua.csv").read_text()
+    assert py_line.replace("py.csv", "lua.csv") == lua_line
