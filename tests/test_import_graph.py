@@ -165,6 +165,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "core": {"api", "bridge", "console", "app", "tools"},
     "api": {"bridge", "console", "app", "tools"},
     "bridge": {"console", "app", "tools"},
+    "console": {"bridge", "app", "tools"},
 }
 
 
