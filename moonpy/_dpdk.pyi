@@ -141,7 +141,8 @@ def replay_frames(
 ) -> tuple[int, float, float, float]: ...
 def recv_frames(port: int, queue: int, max_frames: int = 64) -> list[tuple[bytes, int]]: ...
 
-# the Python API: packet views, the field engine, per-burst helpers (dpdk/fieldengine.pxi)
+# the Python API: packet views (dpdk/mbufview.pxi), the field engine (dpdk/fieldengine.pxi),
+# its send loop and per-burst helpers (dpdk/sendloops.pxi)
 FE_RANDOM: int
 FE_INC: int
 FE_DEC: int
