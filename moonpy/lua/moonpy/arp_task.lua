@@ -18,7 +18,7 @@ return function(arp)
 	-- libmoon's arp.lua loads filter, namespaces (and with it lock) and pipe, and every VM loads
 	-- arp.lua, so scripts use dev:l2Filter without requiring filter, and locks, barriers and pipes
 	-- passed to a task can be rebuilt there (their FFI types exist) even when its script never
-	-- required their modules. Only in a moonpy VM: the header code above also loads in bare LuaJIT.
+	-- required their modules. Only in a moonpy VM: proto.arp's header code also loads in bare LuaJIT.
 	if rawget(_G, "MOONPY_HOST") then
 		require "filter"
 		require "namespaces"
