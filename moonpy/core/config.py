@@ -34,7 +34,7 @@ class PortSpec:
     kind: str
     queues: int = 4
     # slots per queue and direction: a receiver descheduled for a few ms (a shared core)
-    # must not overflow; a ring holds at most half of the sender's pool (mp_fastpath.c)
+    # must not overflow; a ring holds at most half of the sender's pool (mp_cable.c)
     ring_size: int = 4096
     tx: str | None = None
     rx: str | None = None

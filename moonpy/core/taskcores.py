@@ -6,7 +6,7 @@ Cores: the first configured core belongs to the master and to shared tasks; ever
 other core takes one worker task. With more worker tasks than worker cores, the next
 one goes to the master's core (the master mostly sleeps in waitForTasks), then to the
 least loaded core. Tasks on a shared core yield to each other where they poll
-(running(), an empty receive, busy sleeps, a send waiting for room: mp_fastpath.c's
+(running(), an empty receive, busy sleeps, a send waiting for room: mp_lifecycle.h's
 coop_yield) instead of waiting for the kernel's time slices, so a sender and its
 receiver on one core lose nothing at rates one core carries. When the master first
 waits for its tasks, moonpy says in one line what runs where.

@@ -169,7 +169,6 @@ extern "C" {
 const struct mp_api *mp_api_get(void);
 void mp_init(uint64_t tsc_hz, int udata64_offset);
 void mp_port_set(uint16_t port, uint32_t flags, int peer);
-int mp_port_peer(uint16_t port);
 void mp_install_signal_handlers(void);
 int mp_signal_received(void);
 double mp_time_left(void);
@@ -189,7 +188,6 @@ void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types); /*
 void mp_cable_queues(uint16_t port, uint16_t nrx, uint16_t ntx); /* configured counts */
 uint64_t mp_rss_default_types(void);
 void mp_stop(void);
-void mp_reset_lifecycle(void);
 void mp_set_runtime_cycles(uint64_t cycles);
 uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
 uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
@@ -199,7 +197,6 @@ int mp_running(uint64_t extra_cycles);
 struct mp_queue_stats *mp_txq_stats(uint16_t port, uint16_t queue);
 struct mp_queue_stats *mp_rxq_stats(uint16_t port, uint16_t queue);
 struct mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue);
-uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues);
 void mp_pace_flush(void); /* a task thread's end: send (or free) its held paced frames */
 void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out); /* see mp_api.pacer_stats */
 

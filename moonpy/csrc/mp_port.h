@@ -13,5 +13,7 @@ extern struct mp_pacer pacers[MP_MAX_PORTS * MP_MAX_QUEUES];
 extern uint32_t port_flags[MP_MAX_PORTS];
 extern int port_peer[MP_MAX_PORTS];
 extern int udata64_offset; /* moonpy's 8-byte dynfield in each mbuf, -1 until mp_init */
+
+int mp_port_peer(uint16_t port); /* a cable end's peer, -1: none */
 MP_INTERNAL_END
 #endif /* MP_PORT_H */

@@ -46,19 +46,3 @@ uint32_t mp_rx_burst_ts(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, u
     st->bytes += sum_len(bufs, nb);
     return nb;
 }
-
-/* Return every frame still queued on a port's RX side to its pool (shutdown:
- * frames left in a cable's rings belong to the sender's mempool). */
-uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues)
-{
-    struct rte_mbuf *bufs[64];
-    uint32_t total = 0;
-    for (uint16_t q = 0; q < nb_queues; q++) {
-        uint16_t nb;
-        while ((nb = rte_eth_rx_burst(port, q, bufs, 64)) > 0) {
-            mp_free_bulk(bufs, nb);
-            total += nb;
-        }
-    }
-    return total;
-}

@@ -1,6 +1,6 @@
 #ifndef MP_RX_H
 #define MP_RX_H
-/* mp_rx.h - RX bursts (mp_rx.c); mp_rx_burst and mp_drain_port are in mp_api.h. */
+/* mp_rx.h - RX bursts (mp_rx.c); mp_rx_burst is in mp_api.h. */
 #include <stdint.h>
 
 #include "mp_internal.h"

@@ -1,16 +1,9 @@
-# api.pxi - publishing the fast path to LuaJIT and other C extensions.
-
-from cpython.pycapsule cimport PyCapsule_New
+# api.pxi - publishing the fast path to LuaJIT.
 
 
 def api_address() -> int:
     """Address of the ``struct mp_api`` (exact as a Lua number: below 2^53)."""
     return <uintptr_t>mp_api_get()
-
-
-def api_capsule():
-    """The same pointer as a PyCapsule named ``moonpy._dpdk.mp_api``."""
-    return PyCapsule_New(<void *>mp_api_get(), b"moonpy._dpdk.mp_api", NULL)
 
 
 def abi_version() -> int:

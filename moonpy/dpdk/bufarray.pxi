@@ -115,25 +115,3 @@ def tx_loop(int port, int queue, Mempool pool, unsigned pkt_len,
                 continue  # buffers are in flight (a cable ring); try again
             total += mp_send_all(<uint16_t>port, <uint16_t>queue, bufs, batch)
     return total
-
-
-def rx_count_loop(int port, int queue, uint64_t max_packets=0,
-                  double idle_timeout=0.0) -> int:
-    """Receive and free frames until stopped, ``max_packets`` seen, or no frame
-    for ``idle_timeout`` seconds (0: no timeout). Returns frames received."""
-    cdef rte_mbuf *bufs[64]
-    cdef uint64_t total = 0
-    cdef uint32_t nb
-    cdef uint64_t hz = rte_get_tsc_hz()
-    cdef uint64_t idle = <uint64_t>(idle_timeout * hz)
-    cdef uint64_t last = rte_rdtsc()
-    with nogil:
-        while mp_running(0) and (max_packets == 0 or total < max_packets):
-            nb = mp_rx_burst(<uint16_t>port, <uint16_t>queue, bufs, 64)
-            if nb:
-                mp_free_bulk(bufs, nb)
-                total += nb
-                last = rte_rdtsc()
-            elif idle and rte_rdtsc() - last > idle:
-                break
-    return total

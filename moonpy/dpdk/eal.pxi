@@ -88,10 +88,6 @@ def unregister_thread():
         rte_thread_unregister()
 
 
-def lcore_id() -> int:
-    return rte_lcore_id()
-
-
 def tsc_hz() -> int:
     return rte_get_tsc_hz()
 
@@ -124,14 +120,5 @@ def time_left() -> float:
     return mp_time_left()
 
 
-def reset_lifecycle():
-    """Clear the stop flag (tests that run several scenarios in one process)."""
-    mp_reset_lifecycle()
-
-
 def set_runtime(double seconds):
     mp_set_runtime_cycles(<uint64_t>(seconds * rte_get_tsc_hz()))
-
-
-def set_log_level(unsigned level):
-    rte_log_set_global_level(level)

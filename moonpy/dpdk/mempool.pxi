@@ -104,10 +104,6 @@ def create_mempool(unsigned n=2047, unsigned cache=0, unsigned buf_size=2048,
     return m
 
 
-def mempool_by_id(int pid) -> Mempool:
-    return _pools[pid]
-
-
 def mempool_by_address(uintptr_t addr) -> Mempool:
     for m in _pools.values():
         if (<Mempool>m).address == addr:

@@ -191,12 +191,6 @@ def port_close(int port):
     rte_eth_dev_close(<uint16_t>port)
 
 
-def port_drain(int port, unsigned nqueues) -> int:
-    """Free every frame waiting on the port's RX queues; returns how many."""
-    _check_port(port)
-    return mp_drain_port(<uint16_t>port, <uint16_t>nqueues)
-
-
 def port_set_flags(int port, unsigned flags, int peer=-1):
     mp_port_set(<uint16_t>port, flags, peer)
 
@@ -265,10 +259,6 @@ def port_set_promisc(int port, bint on):
         rte_eth_promiscuous_disable(<uint16_t>port)
     if rc < 0 and rc != -95:  # -ENOTSUP: virtual ports without the notion
         raise convert_error(rc, f"cannot set promiscuous mode on port {port}")
-
-
-def port_promisc(int port) -> bool:
-    return rte_eth_promiscuous_get(<uint16_t>port) == 1
 
 
 def port_hw_stats(int port) -> dict:

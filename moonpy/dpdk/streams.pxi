@@ -1,9 +1,5 @@
 # streams.pxi - per-stream statistics (csrc/mp_streams.c): one C call per burst.
 
-_STREAM_FIELDS = ("tx_pkts", "tx_bytes", "tx_short", "rx_pkts", "rx_bytes", "first_seq",
-                  "gaps", "out_of_order", "duplicates", "late", "negative_latency",
-                  "lat_count", "lat_min_ns", "lat_max_ns", "lat_sum_ns")
-
 
 def streams_create(unsigned n_streams) -> int:
     """A new set of ``n_streams`` streams; its id (shared by Lua and Python tasks)."""
@@ -94,23 +90,6 @@ def pacer_stats(int port, int queue) -> list:
     cdef uint64_t out[MP_PACER_STATS]
     mp_pacer_stats(<uint16_t>port, <uint16_t>queue, out)
     return [out[i] for i in range(MP_PACER_STATS)]
-
-
-def send_first(BufArray bufs, int port, int queue, unsigned k) -> int:
-    """Send the first ``k`` buffers of ``bufs`` and free the rest (a policer's drop: the
-    software device under test of the RFC 2544 tests)."""
-    cdef uint32_t sent = 0
-    cdef unsigned n = bufs.count
-    if k > n:
-        k = n
-    with nogil:
-        if k:
-            sent = mp_send_all(<uint16_t>port, <uint16_t>queue, bufs.bufs, k)
-        if n > k:
-            mp_free_bulk(bufs.bufs + k, n - k)
-    memset(bufs.bufs, 0, n * sizeof(rte_mbuf *))
-    bufs.count = 0
-    return sent
 
 
 def police_loop(int rx_port, int rx_queue, int tx_port, int tx_queue, double rate,

@@ -32,7 +32,6 @@ cdef extern from "mp_api.h" nogil:
     const mp_api *mp_api_get()
     void mp_init(uint64_t tsc_hz, int udata64_offset)
     void mp_port_set(uint16_t port, uint32_t flags, int peer)
-    int mp_port_peer(uint16_t port)
     void mp_install_signal_handlers()
     int mp_signal_received()
     double mp_time_left()
@@ -47,7 +46,6 @@ cdef extern from "mp_api.h" nogil:
     uint64_t mp_rss_default_types()
     int mp_running(uint64_t extra_cycles)
     void mp_stop()
-    void mp_reset_lifecycle()
     void mp_set_runtime_cycles(uint64_t cycles)
     uint32_t mp_send_all(uint16_t port, uint16_t queue, rte_mbuf **bufs, uint32_t n)
     uint32_t mp_rx_burst(uint16_t port, uint16_t queue, rte_mbuf **bufs, uint32_t n)
@@ -56,7 +54,6 @@ cdef extern from "mp_api.h" nogil:
     mp_queue_stats *mp_txq_stats(uint16_t port, uint16_t queue)
     mp_queue_stats *mp_rxq_stats(uint16_t port, uint16_t queue)
     mp_pacer *mp_pacer_get(uint16_t port, uint16_t queue)
-    uint32_t mp_drain_port(uint16_t port, uint16_t nb_queues)
     void mp_pace_flush() nogil
     enum: MP_PACER_STATS
     void mp_pacer_stats(uint16_t port, uint16_t queue, uint64_t *out)

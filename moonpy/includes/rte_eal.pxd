@@ -13,7 +13,6 @@ cdef extern from "rte_lcore.h" nogil:
     int rte_thread_register()
     void rte_thread_unregister()
     unsigned rte_lcore_id()
-    int rte_socket_id()
 
 cdef extern from "rte_cycles.h" nogil:
     uint64_t rte_get_tsc_hz()
@@ -21,6 +20,3 @@ cdef extern from "rte_cycles.h" nogil:
 
 cdef extern from "rte_dev.h" nogil:
     int rte_dev_probe(const char *devargs)
-
-cdef extern from "rte_log.h" nogil:
-    int rte_log_set_global_level(unsigned level)

@@ -3,9 +3,6 @@ from libc.stdint cimport uint16_t, uint32_t, uint64_t, uint8_t
 from moonpy.includes.rte_mbuf cimport rte_mbuf, rte_mempool
 
 cdef extern from "rte_ethdev.h" nogil:
-    enum: RTE_ETHDEV_QUEUE_STAT_CNTRS
-    enum: RTE_MAX_ETHPORTS
-    enum: RTE_ETH_NAME_MAX_LEN
 
     struct rte_ether_addr:
         uint8_t addr_bytes[6]
@@ -80,9 +77,7 @@ cdef extern from "rte_ethdev.h" nogil:
     int rte_eth_link_get_nowait(uint16_t port_id, rte_eth_link *link)
     int rte_eth_promiscuous_enable(uint16_t port_id)
     int rte_eth_promiscuous_disable(uint16_t port_id)
-    int rte_eth_promiscuous_get(uint16_t port_id)
     int rte_eth_stats_get(uint16_t port_id, rte_eth_stats *stats)
-    int rte_eth_stats_reset(uint16_t port_id)
     int rte_eth_xstats_get(uint16_t port_id, rte_eth_xstat *xstats, unsigned n)
     int rte_eth_xstats_get_names(uint16_t port_id, rte_eth_xstat_name *names, unsigned size)
     int rte_eth_dev_is_valid_port(uint16_t port_id)

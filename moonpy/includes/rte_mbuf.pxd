@@ -30,10 +30,7 @@ cdef extern from "rte_mbuf.h" nogil:
     rte_mempool *rte_pktmbuf_pool_create(const char *name, unsigned n, unsigned cache_size,
                                          uint16_t priv_size, uint16_t data_room_size,
                                          int socket_id)
-    void rte_pktmbuf_free(rte_mbuf *m)
-    char *rte_pktmbuf_mtod(rte_mbuf *m, char *t)
     int RTE_PKTMBUF_HEADROOM
-    int RTE_MBUF_DEFAULT_BUF_SIZE
 
 cdef extern from "rte_mbuf_dyn.h" nogil:
     struct rte_mbuf_dynfield:

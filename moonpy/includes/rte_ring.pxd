@@ -4,8 +4,6 @@ cdef extern from "rte_ring.h" nogil:
         pass
     rte_ring *rte_ring_create(const char *name, unsigned count, int socket_id, unsigned flags)
     void rte_ring_free(rte_ring *r)
-    unsigned rte_ring_count(const rte_ring *r)
-    unsigned rte_ring_get_size(const rte_ring *r)
     unsigned rte_ring_dequeue_burst(rte_ring *r, void **obj_table, unsigned n,
                                     unsigned *available)
     unsigned RING_F_SP_ENQ
