@@ -26,6 +26,7 @@
 #define MP_PORT_CONFIGURED 0x4u
 #define MP_PORT_TX_PREPARE 0x8u   /* hardware checksum offload: rte_eth_tx_prepare before TX */
 #define MP_PORT_STEER_TX 0x10u    /* a cable end whose frames are steered one by one (mp_cable.c) */
+#define MP_PORT_HOLD 0x20u        /* a cable end whose peer has dropEnable = false: a full ring waits */
 
 /* MP_CDEF_BEGIN */
 enum { MP_PACER_STATS = 9 }; /* values pacer_stats writes (Lua: api.pacerStats) */

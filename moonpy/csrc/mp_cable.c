@@ -49,7 +49,7 @@ static inline int valid_port(int p) { return p >= 0 && p < MP_MAX_PORTS; }
  * the peer receives, has neither filters nor RSS, and this end has one TX queue, so every
  * frame goes to the peer's RX queue 0 with this queue its ring's only producer. Otherwise
  * every burst goes through cable_steer (MP_PORT_STEER_TX), with rte_ring's multi-producer
- * enqueue. Called whenever
+ * enqueue. MP_PORT_HOLD: the peer was configured with dropEnable = false. Called whenever
  * either end's configuration changes (mp_port_set rewrites the flags first). */
 void cable_mode(int sender)
 {
@@ -59,7 +59,9 @@ void cable_mode(int sender)
     const struct cable_end *rx = valid_port(peer) ? &cable_ends[peer] : NULL;
     int receiving = rx != NULL && rx->nrx > 0;
     int direct = receiving && rx->nfilters == 0 && rx->rss_nq == 0 && cable_ends[sender].ntx <= 1;
-    uint32_t flags = port_flags[sender] & ~MP_PORT_STEER_TX;
+    uint32_t flags = port_flags[sender] & ~(MP_PORT_STEER_TX | MP_PORT_HOLD);
+    if (receiving && rx->nodrop)
+        flags |= MP_PORT_HOLD;
     struct cable_txq *c = &cable_txqs[QIDX(sender, 0)];
     if (direct) {
         c->ring = rx->rx[0];
@@ -209,7 +211,7 @@ static int cable_queue_of(const struct cable_end *e, struct rte_mbuf *m)
  * them all and a sender with a small pool (MoonGen's default 2047 with bufArrays of 1023)
  * would wait in alloc forever. Half the sender's pool is the share libmoon's RX pools give
  * their ring (numBufs = 2 * rxDescs - 1); beyond it frames are missed, as on a full NIC
- * ring. Read only when the known free slots run out. */
+ * ring (or, MP_PORT_HOLD, wait). Read only when the known free slots run out. */
 static inline uint32_t cable_cap(const struct rte_ring *r, const struct rte_mbuf *m)
 {
     uint32_t half = m->pool != NULL ? m->pool->size / 2 : r->capacity;

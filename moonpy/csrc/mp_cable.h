@@ -30,7 +30,10 @@ uint16_t cable_tx(struct cable_txq *c, struct rte_mbuf **bufs, uint16_t n);
 uint16_t cable_steer(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint16_t n);
 uint16_t cable_rx(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint16_t n);
 
-/* A full ring misses the frame (a wire). */
-static inline int cable_drops(uint32_t flags) { return (flags & MP_PORT_DROP_ON_FULL) != 0; }
+/* A full ring misses the frame (a wire) unless the peer holds the sender back. */
+static inline int cable_drops(uint32_t flags)
+{
+    return (flags & (MP_PORT_DROP_ON_FULL | MP_PORT_HOLD)) == MP_PORT_DROP_ON_FULL;
+}
 MP_INTERNAL_END
 #endif /* MP_CABLE_H */
