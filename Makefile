@@ -12,7 +12,7 @@ BUILD_INPUTS = setup.py setup.cfg pyproject.toml $(wildcard moonpy/*.pyx moonpy/
 	moonpy/includes/*.pxd moonpy/csrc/*.c moonpy/csrc/*.h)
 RUN_ARGS ?= lua_scripts/udp-load.lua 0 1 --time 10
 
-.PHONY: deps build run test test-lua test-dpdk lint bench compat compat-wild fuzz clean
+.PHONY: deps build run test test-lua test-dpdk lint bench compat compat-wild fuzz long-counts clean
 
 # system packages (idempotent: only when something is missing)
 .deps-stamp:
@@ -53,6 +53,10 @@ bench: .build-stamp
 fuzz: .build-stamp
 	$(PY) -m moonpy --plain lua_scripts/fuzz-rx.lua 0 1 -n 1000000 --seed 7
 	MOONPY_FUZZ_EXAMPLES=200000 $(PY) -m pytest -q tests/test_lua_fuzz_parsers.py
+
+# long counting runs (not in `make test`): 10^6 timestamps written to a file, every one there
+long-counts: .build-stamp
+	MOONPY_LONG_TIMESTAMPS=1000000 $(PY) -m pytest -q tests/test_long_counts.py
 
 # upstream example scripts, unchanged, from your own checkouts of MoonGen and libmoon
 compat: .build-stamp

@@ -117,9 +117,9 @@ ROWS = [
     (
         "too-many-queues",
         [],
-        HEAD + "function master() device.config{port = 0, txQueues = 9} end\n",
+        HEAD + "function master() device.config{port = 0, txQueues = 129} end\n",
         [],
-        "supports 1 to 4 tx queues, asked for 9",
+        "supports 1 to 128 tx queues, asked for 129",
         1,
     ),
     (

@@ -84,3 +84,22 @@ def test_shared_cores_low_rate_lose_nothing(extra):
     assert r["imissed"] == 0
     lines = [ln for ln in err.splitlines() if "more tasks than worker cores" in ln]
     assert len(lines) == 1 and "core 0 (the master's): " in lines[0]
+
+
+@pytest.mark.dpdk
+@pytest.mark.parametrize("rss", [1, 0])
+def test_nic_like_queue_counts_counted_exactly(rss):
+    # 128 TX queues send 31 frames each; 128 RX queues: RSS over all, or (no RSS, no
+    # filter) every frame on RX queue 0, as a NIC delivers them
+    proc = run_moonpy(
+        "--no-color", "--plain", str(ROOT / "tests/lua/many_queues.lua"), "--rss", str(rss)
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    r = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
+    n = 128 * 31
+    assert r["sent"] == r["received"] == n and r["bytes"] == n * 60
+    assert r["dev_tx"] == r["dev_rx"] == [n, n * 60]
+    if rss:
+        assert r["queues_used"] > 100  # 3968 distinct flows over 128 queues
+    else:
+        assert r["queues_used"] == 1 and r["last_queue"] == 0

@@ -389,11 +389,16 @@ def test_arp_and_icmp_tasks_answer_the_kernel_on_a_tap_port(tmp_path):
 # ---- filters, stub modules ------------------------------------------------------------------
 
 
-def test_filters_are_accepted_as_noops_on_virtual_ports():
+def test_filters_steer_frames_on_a_cable_as_a_nic():
     out = ok(run_moonpy("--no-color", script("lib_filter.lua")))
-    assert out.count("is emulated as a no-op on cable ports") == 1
     assert "FIVETUPLE true DROP -1 WRONG false Queue must belong to the device" in out
-    assert "QUEUE0 1 QUEUE1 0 TYPE 0x88f7" in out
+    # no filter: RX queue 0; PTP ethertype -> 1, UDP to 4000 -> 2, UDP PTP (flex) -> 1, ARP -> 3
+    assert "QUEUES before=0 ptp=1 tuple=2 other=0 udpptp=1 arp=3" in out
+    assert (
+        "five-tuple dstIp=10.0.0.1 dstIpMask=255.255.255.255 dstPort=4000 dstPortMask=65535 "
+        "proto=17 protoMask=255 priority=1 -> queue 2" in out
+    )
+    assert "no-op" not in out
 
 
 def test_stub_and_small_modules(tmp_path):

@@ -56,7 +56,9 @@ def finish(engine, result):
 """
 
 
-def test_cable_frames_arrive_byte_identical_on_every_queue():
+def test_cable_delivers_every_tx_queue_to_rx_queue_0_unless_a_filter_steers():
+    # a NIC without filters or RSS delivers what every TX queue of its peer sends to RX
+    # queue 0; filters steer (ethertype before five-tuple, as ixgbe), byte-identical
     res = run_python(
         PRELUDE
         + """
@@ -65,24 +67,37 @@ a, _ = eng.configure_port(0, rx_queues=3, tx_queues=3)
 b, _ = eng.configure_port(1, rx_queues=3, tx_queues=3)
 pool = _dpdk.create_mempool(1023)
 ok = []
-for q in range(3):
-    sent = frames(50 + q)
-    assert send(a.dpdk_id, q, pool, sent) == len(sent)
-    got = receive(b.dpdk_id, q, len(sent))
-    ok.append(got == sent)
-    # nothing leaks onto another queue
-    for other in range(3):
-        if other != q:
+
+def check(txq, n, rxq):
+    sent = frames(n)
+    assert send(a.dpdk_id, txq, pool, sent) == len(sent)
+    ok.append(receive(b.dpdk_id, rxq, len(sent)) == sent)
+    for other in range(3):  # nothing leaks onto another queue
+        if other != rxq:
             assert receive(b.dpdk_id, other, 1, tries=3) == []
+
+for q in range(3):
+    check(q, 50 + q, 0)
+# UDP to port 319 -> RX queue 2
+eng.add_cable_filter(1, "fivetuple", 2, [0, 0, 0, 0, 0, 0, 319, 0xFFFF, 17, 0xFF, 1])
+check(0, 20, 2)
+check(1, 21, 2)
+eng.add_cable_filter(1, "ethertype", 1, [0x0800])  # IPv4 -> RX queue 1: it applies first
+check(2, 22, 1)
+filters = eng.describe_cable_filters(1)
 ca, cb = eng.counters(0), eng.counters(1)
-finish(eng, {"ok": ok, "a": ca.__dict__, "b": cb.__dict__})
+finish(eng, {"ok": ok, "a": ca.__dict__, "b": cb.__dict__, "filters": filters})
 """
     )
-    assert res["ok"] == [True, True, True]
-    n = 50 + 51 + 52
+    assert res["ok"] == [True] * 6
+    n = 50 + 51 + 52 + 20 + 21 + 22
     assert res["a"]["opackets"] == n and res["b"]["ipackets"] == n
     assert res["a"]["obytes"] == res["b"]["ibytes"] == n * 60
     assert res["b"]["imissed"] == 0
+    assert res["filters"] == (
+        "filters: ethertype 0x0800 -> queue 1; five-tuple dstPort=319 dstPortMask=65535 "
+        "proto=17 protoMask=255 priority=1 -> queue 2 (others: RSS or queue 0)"
+    )
     assert res["leaks"] == []
 
 
@@ -254,12 +269,8 @@ finish(eng, {"kernel_saw": kernel_saw, "arps": arps})
     [
         (["--port", "bogus", "ports"], "unknown port kind 'bogus'"),
         (["--port", "pcap,rx=/nonexistent/in.pcap", "ports"], "does not exist"),
-        (["--port", "cable,queues=99", "ports"], "queues must be 1..16"),
+        (["--port", "cable,queues=999", "ports"], "queues must be 1..128"),
         (["--port", "null,iface=x", "ports"], "unknown option 'iface' for null ports"),
-        (
-            ["--memory", "40", "--port", "cable,queues=16,ring_size=4194304", "ports"],
-            "give DPDK more memory",
-        ),
         (["--cores", "0,999", "ports"], "cores [999] are not available"),
         (["--config", "/nonexistent.toml", "ports"], "does not exist"),
     ],
@@ -269,6 +280,19 @@ def test_bad_port_configuration_is_one_clear_line(moonpy, args, message):
     assert proc.returncode == 1
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("moonpy: error:")]
     assert len(errors) == 1 and message in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_cable_rings_beyond_dpdk_memory_are_one_clear_error(moonpy, tmp_path):
+    # a cable end's RX rings are made when it is configured, one per RX queue
+    script = tmp_path / "cfg.lua"
+    script.write_text(
+        'local device = require "device"\n'
+        "function master() device.config{port = 1, rxQueues = 16} end\n"
+    )
+    proc = moonpy("--memory", "40", "--port", "cable,ring_size=4194304", str(script))
+    assert proc.returncode == 1
+    assert "cannot create cable ring" in proc.stderr and "give DPDK more memory" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -26,13 +26,18 @@ PORT_KINDS: dict[str, tuple[str, ...]] = {
 }
 
 
+MAX_CABLE_QUEUES = 128  # MP_MAX_QUEUES of csrc/mp_api.h
+
+
 @serde(deny_unknown_fields=True)
 @dataclass
 class PortSpec:
     """One entry of ``[[ports]]``; a ``cable`` entry creates two ports."""
 
     kind: str
-    queues: int = 4
+    # the most queues a cable end may be configured with, as a NIC has 64-128 (its rings are
+    # made per configured queue); MP_MAX_QUEUES of csrc/mp_api.h
+    queues: int = MAX_CABLE_QUEUES
     # slots per queue and direction: a receiver descheduled for a few ms (a shared core)
     # must not overflow; a ring holds at most half of the sender's pool (mp_cable.c)
     ring_size: int = 4096
@@ -59,8 +64,10 @@ class PortSpec:
                     f"valid options: {', '.join(sorted(allowed - {'kind'}))}"
                 )
         if self.kind == "cable":
-            if not 1 <= self.queues <= 16:
-                raise ConfigError(f"{where}: queues must be 1..16, got {self.queues}")
+            if not 1 <= self.queues <= MAX_CABLE_QUEUES:
+                raise ConfigError(
+                    f"{where}: queues must be 1..{MAX_CABLE_QUEUES}, got {self.queues}"
+                )
             if self.ring_size < 2 or self.ring_size & (self.ring_size - 1):
                 raise ConfigError(
                     f"{where}: ring_size must be a power of two, got {self.ring_size}"

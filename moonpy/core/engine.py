@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from moonpy import _dpdk
+from moonpy.core import cable
 from moonpy.core.config import Config, PortSpec, parse_mac
 from moonpy.errors import ConfigError, MoonpyError
 from moonpy.log import log_warn
@@ -163,7 +164,7 @@ class Engine:
                 if end == 1:
                     continue  # created together with end 0
                 name = next_name("cable")
-                a, b = _dpdk.create_cable(f"{name}a", f"{name}b", spec.queues, spec.ring_size)
+                a, b = _dpdk.create_cable(f"{name}a", f"{name}b")
                 self.ports.append(Port(pid, "cable", a, spec, peer=pid + 1))
                 self.ports.append(Port(pid + 1, "cable", b, spec, peer=pid))
                 continue
@@ -195,8 +196,13 @@ class Engine:
         for port in self.ports:
             info = _dpdk.port_info(port.dpdk_id)
             port.driver = info["driver"]
-            port.max_rx_queues = min(info["max_rx_queues"], 16)
-            port.max_tx_queues = min(info["max_tx_queues"], 16)
+            # a cable's queues are moonpy's own rings (any count up to the spec's), a
+            # port's those of its driver
+            if port.kind == "cable":
+                port.max_rx_queues = port.max_tx_queues = port.spec.queues
+            else:
+                port.max_rx_queues = min(info["max_rx_queues"], _dpdk.MAX_QUEUES)
+                port.max_tx_queues = min(info["max_tx_queues"], _dpdk.MAX_QUEUES)
             mac = parse_mac(port.spec.mac) if port.spec.mac else None
             if mac is None and port.kind in ("cable", "null"):
                 mac = bytes([0x02, 0x4D, 0x50, 0x00, 0x00, port.id])  # locally administered
@@ -239,6 +245,7 @@ class Engine:
         rss_queues: int = 0,
         rss_base: int = 0,
         rss_types: int | None = None,
+        drop_enable: bool = True,
     ) -> tuple[Port, bool]:
         """Configure and start a port; returns ``(port, newly_configured)``.
 
@@ -246,7 +253,9 @@ class Engine:
         ``rss_queues`` > 1 spreads received frames over RX queues ``rss_base`` ... by their
         RSS hash of ``rss_types`` (``RTE_ETH_RSS_*``; default: IPv4/IPv6 with TCP/UDP
         ports): in the port where its driver has RSS (a NIC), in software on a cable's
-        receiving end.
+        receiving end. ``drop_enable`` False (libmoon's ``dropEnable = false``): a full RX
+        queue of a cable's end holds its peer's sender back, as a NIC without RX drop
+        does with flow control, instead of missing the frame.
         """
         with self._lock:
             port = self.port(pid)
@@ -275,7 +284,7 @@ class Engine:
                     )
                 pools = list(mempools)
             elif port.kind == "cable":
-                pools = [self._rx_placeholder_pool()] * rx_queues
+                pools = [self._rx_placeholder_pool()]
             else:
                 n = num_bufs or max(2047, 2 * rx_descs - 1)
                 pools = [_dpdk.create_mempool(n=n, buf_size=buf_size) for _ in range(rx_queues)]
@@ -289,10 +298,11 @@ class Engine:
             port.hw_rss = (
                 rss_queues > 1 and port.kind != "cable" and _dpdk.port_reta_size(port.dpdk_id) > 0
             )
+            # a cable's ethdev (link, MAC) has one queue pair; its queues are moonpy's rings
             port.rx_descs, port.tx_descs = _dpdk.port_configure(
                 port.dpdk_id,
-                rx_queues,
-                tx_queues,
+                1 if port.kind == "cable" else rx_queues,
+                1 if port.kind == "cable" else tx_queues,
                 rx_descs,
                 tx_descs,
                 pools,
@@ -314,10 +324,11 @@ class Engine:
                 if not peer.configured:
                     _dpdk.port_set_flags(peer.dpdk_id, 0x1, port.dpdk_id)
             if port.kind == "cable":
-                # from now on the peer's frames go into this end's rings (until then they
-                # leave and are missed); a TX queue it has no RX queue for feeds RX queue 0
-                _dpdk.cable_rx_queues(port.dpdk_id, rx_queues)
-                _dpdk.cable_queues(port.dpdk_id, rx_queues, tx_queues)
+                # from now on the peer's frames go into this end's RX rings (until then
+                # they leave and are missed), steered as a NIC would (moonpy.cable)
+                _dpdk.cable_configure(
+                    port.dpdk_id, rx_queues, tx_queues, port.spec.ring_size, drop_enable
+                )
             if rss_queues > 1:
                 self._set_rss(port, rss_queues, rss_base)
             _dpdk.port_set_promisc(port.dpdk_id, True)
@@ -362,6 +373,16 @@ class Engine:
         else:
             _dpdk.port_set_reta(port.dpdk_id, nq, base)
 
+    def add_cable_filter(self, pid: int, kind: str, queue: int, values: list[int]) -> None:
+        """A NIC filter (libmoon's filter module) on configured cable end ``pid``."""
+        port = self.port(pid)
+        if port.kind != "cable" or not port.configured:
+            raise ConfigError(f"port {pid} is not a configured cable end; filters need one")
+        cable.add_filter(port.dpdk_id, pid, port.rx_queues, kind, queue, values)
+
+    def describe_cable_filters(self, pid: int) -> str:
+        return cable.describe(self.port(pid).dpdk_id)
+
     def counters(self, pid: int) -> Counters:
         """Merged counters: moonpy's fast-path counters for what it sent and
         received (virtual PMDs do not all count bytes), the PMD's for errors."""
@@ -403,7 +424,7 @@ class Engine:
         for port in self.ports:
             if port.configured:
                 if port.kind == "cable":
-                    _dpdk.cable_rx_queues(port.dpdk_id, 0)
+                    _dpdk.cable_configure(port.dpdk_id, 0, 0, 0, True)
                 _dpdk.port_stop(port.dpdk_id)
                 port.configured = False
         # frames still inside a cable belong to the sender's pools

@@ -18,14 +18,15 @@
 
 #define MP_API_VERSION 1
 #define MP_MAX_PORTS 32
-#define MP_MAX_QUEUES 16
+#define MP_MAX_QUEUES 128 /* per port and direction, as NICs have 64-128 */
 
 /* port flags (mp_port_flags) */
 #define MP_PORT_DROP_ON_FULL 0x1u /* a virtual cable: a full peer ring drops */
 #define MP_PORT_SW_CSUM 0x2u      /* compute requested checksums in software */
 #define MP_PORT_CONFIGURED 0x4u
 #define MP_PORT_TX_PREPARE 0x8u   /* hardware checksum offload: rte_eth_tx_prepare before TX */
-#define MP_PORT_RSS_TX 0x10u      /* a cable end whose peer spreads RX over queues (RSS) */
+#define MP_PORT_STEER_TX 0x10u    /* a cable end whose frames are steered one by one (mp_cable.c) */
+#define MP_PORT_HOLD 0x20u        /* a cable end whose peer has dropEnable = false: a full ring waits */
 
 /* MP_CDEF_BEGIN */
 enum { MP_PACER_STATS = 9 }; /* values pacer_stats writes (Lua: api.pacerStats) */
@@ -176,16 +177,32 @@ uint64_t mp_drops_into(uint16_t port);
 /* What reached cable end `port` from its peer: out[0] frames put into its RX rings,
    out[1] their bytes, out[2] frames missed (no descriptor), out[3] their bytes. */
 void mp_cable_arrived(uint16_t port, uint64_t out[4]);
-/* The RX side of cable end `port` is set up with `nrxq` queues (0: not receiving): the
-   peer's TX queues q >= nrxq put frames on the wire and the port misses them. */
-void mp_cable_rx_queues(uint16_t port, uint16_t nrxq);
 /* Cooperative core sharing: mark a CPU core as shared by several tasks (they yield to
    each other where they poll), and tell the calling thread which core it runs on. */
 void mp_core_share(int core, int shared);
 void mp_thread_core(int core);
-void mp_cable_attach(uint16_t port, uint16_t queue, struct rte_ring *ring); /* NULL: detach */
+/* Cable end `port` receives on the rings rx[0 .. nrx-1] (nrx 0: not receiving, what its
+   peer sends is missed), sends on ntx TX queues; nodrop: dropEnable = false. Clears its
+   filters and RSS. */
+void mp_cable_end(uint16_t port, uint16_t nrx, uint16_t ntx, int nodrop, struct rte_ring **rx);
 void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types); /* nq < 2: off */
-void mp_cable_queues(uint16_t port, uint16_t nrx, uint16_t ntx); /* configured counts */
+/* A NIC filter on what arrives at cable end `port` (libmoon's filter module). Ethertype:
+   the type (after one VLAN tag if there is one); five-tuple: IPv4 fields (host order)
+   compared under their masks, higher priority first; flex: IPv4 frames whose bytes 42 and
+   43 are flex[0..1] (libmoon's filterUdpTimestamps). queue -1: dropped. */
+enum { MP_FILTER_ETYPE = 1, MP_FILTER_TUPLE = 2, MP_FILTER_FLEX = 3 };
+struct mp_cable_filter {
+    uint8_t kind;
+    uint8_t priority;
+    int16_t queue;
+    uint16_t etype;
+    uint8_t flex[2];
+    uint32_t src_ip, src_mask, dst_ip, dst_mask;
+    uint16_t sport, sport_mask, dport, dport_mask;
+    uint8_t proto, proto_mask;
+};
+int mp_cable_filter_add(uint16_t port, const struct mp_cable_filter *f); /* -ENOSPC: full */
+int mp_cable_filter_get(uint16_t port, int i, struct mp_cable_filter *out); /* -ENOENT: no i */
 uint64_t mp_rss_default_types(void);
 void mp_stop(void);
 void mp_set_runtime_cycles(uint64_t cycles);

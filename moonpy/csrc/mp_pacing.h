@@ -14,6 +14,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
 
+#include "mp_cable.h"
 #include "mp_internal.h"
 #include "mp_port.h"
 #include "mp_tx.h"
@@ -227,13 +228,13 @@ static inline void pace_reset_stats(struct pace_state *ps)
     ps->lost_cycles = ps->owed_cycles = 0;
 }
 
-/* Hand one frame to the PMD. 1: gone (a full cable drops it, like a wire); 0: the run
- * stopped first and the caller still owns the frame. */
+/* Hand one frame to the PMD. 1: gone (a full cable drops it, like a wire, unless its peer
+ * holds the sender back); 0: the run stopped first and the caller still owns the frame. */
 static inline int tx_one(uint16_t port, uint16_t queue, struct mp_queue_stats *st,
                          struct rte_mbuf *m)
 {
     while (tx_burst(port, queue, &m, 1) == 0) {
-        if (port_flags[port] & MP_PORT_DROP_ON_FULL) {
+        if (cable_drops(port_flags[port])) {
             cable_miss(st, &m, 0, 1); /* sent on the wire, missed by the peer */
             return 1;
         }

@@ -20,11 +20,9 @@ void mp_port_set(uint16_t port, uint32_t flags, int peer)
 {
     if (port >= MP_MAX_PORTS)
         return;
-    /* the RSS bit follows the peer's table (mp_cable_rss), whichever end is set up first */
-    if (cable_needs_mp(port, peer))
-        flags |= MP_PORT_RSS_TX;
     port_flags[port] = flags;
     port_peer[port] = peer;
+    cable_mode(port); /* the steering bits follow the peer's set-up, whichever end is first */
 }
 
 int mp_port_peer(uint16_t port) { return port < MP_MAX_PORTS ? port_peer[port] : -1; }

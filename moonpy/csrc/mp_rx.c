@@ -6,16 +6,27 @@
 #include <rte_mbuf_dyn.h>
 
 #include "mp_api.h"
+#include "mp_cable.h"
 #include "mp_lifecycle.h"
 #include "mp_pacing.h"
 #include "mp_port.h"
 #include "mp_rx.h"
 #include "mp_tx.h"
 
+/* A cable end's RX queues are moonpy's rings (mp_cable.c), every other port's its PMD's. */
+static inline uint16_t rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs,
+                                uint32_t n)
+{
+    uint16_t k = (uint16_t)RTE_MIN(n, 65535u);
+    if (port < MP_MAX_PORTS && (port_flags[port] & MP_PORT_DROP_ON_FULL))
+        return cable_rx(port, queue, bufs, k);
+    return rte_eth_rx_burst(port, queue, bufs, k);
+}
+
 uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
 {
     held_poll(); /* a receive loop (recv waits for frames) sends this thread's held frames */
-    uint16_t nb = rte_eth_rx_burst(port, queue, bufs, (uint16_t)RTE_MIN(n, 65535u));
+    uint16_t nb = rx_burst(port, queue, bufs, n);
     if (nb) {
         struct mp_queue_stats *st = &rxq_stats[QIDX(port, queue)];
         st->pkts += nb;
@@ -31,7 +42,7 @@ uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint
 uint32_t mp_rx_burst_ts(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
 {
     held_poll();
-    uint16_t nb = rte_eth_rx_burst(port, queue, bufs, (uint16_t)RTE_MIN(n, 65535u));
+    uint16_t nb = rx_burst(port, queue, bufs, n);
     if (nb == 0) {
         coop_yield();
         return 0;

@@ -40,21 +40,14 @@ void cable_miss(struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t from
  * rather than retried forever. Returns the frames consumed, sent or dropped. */
 uint16_t tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint16_t n)
 {
-    struct cable_txq *c = &cable_txqs[QIDX(port, queue)];
-    if (c->ring != NULL) {
-        uint16_t k;
-        if (unlikely(port_flags[port] & MP_PORT_RSS_TX))
-            k = cable_tx_rss(port, queue, bufs, n);
-        else
-            k = cable_tx(c, bufs, n);
-        if (unlikely(k < n) && c->sink) {
-            /* nobody receives: a NIC still puts them on the wire and frees them */
-            cable_miss(&txq_stats[QIDX(port, queue)], bufs, k, n);
-            k = n;
-        }
-        return k;
+    uint32_t flags = port_flags[port];
+    if (flags & MP_PORT_DROP_ON_FULL) { /* a cable end */
+        struct cable_txq *c = &cable_txqs[QIDX(port, queue)];
+        if (likely(!(flags & MP_PORT_STEER_TX)) && c->ring != NULL)
+            return cable_tx(c, bufs, n);
+        return cable_steer(port, queue, bufs, n);
     }
-    if (likely(!(port_flags[port] & MP_PORT_TX_PREPARE)))
+    if (likely(!(flags & MP_PORT_TX_PREPARE)))
         return rte_eth_tx_burst(port, queue, bufs, n);
     uint16_t ok = rte_eth_tx_prepare(port, queue, bufs, n);
     uint16_t sent = ok ? rte_eth_tx_burst(port, queue, bufs, ok) : 0;
@@ -73,7 +66,8 @@ uint32_t drop_rest(struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t f
 }
 
 /* Send every buffer: retry while running; on a virtual cable a full peer ring
- * drops the rest (like a wire), counted so the receiver reports it as missed.
+ * drops the rest (like a wire), counted so the receiver reports it as missed, unless the
+ * peer holds the sender back (dropEnable = false: retry while running).
  * Buffers not sent are freed: the caller never owns them after this call. */
 uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
 {
@@ -90,7 +84,7 @@ uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint
     uint64_t bytes = sum_len(bufs, n);
     uint32_t sent = tx_burst(port, queue, bufs, (uint16_t)n);
     while (sent < n) {
-        if (flags & MP_PORT_DROP_ON_FULL) {
+        if (cable_drops(flags)) {
             /* on a wire the frame left the sender: count it sent, and missed at the peer */
             cable_miss(st, bufs, sent, n);
             sent = n;
@@ -146,7 +140,7 @@ uint64_t mp_send_ts(uint16_t port, uint16_t queue, struct rte_mbuf *m, int32_t t
         }
         if (tx_burst(port, queue, &m, 1) == 1)
             break;
-        if (flags & MP_PORT_DROP_ON_FULL) {
+        if (cable_drops(flags)) {
             cable_miss(st, &m, 0, 1);
             break;
         }

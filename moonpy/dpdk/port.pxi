@@ -31,45 +31,111 @@ def probe_vdev(str devargs) -> int:
     return pid
 
 
-def create_cable(str name_a, str name_b, unsigned nqueues, unsigned ring_size):
-    """Two ports joined by rings: TX queue i of each feeds RX queue i of the other.
+MAX_QUEUES = MP_MAX_QUEUES  # queues per port and direction moonpy's counters have
+cdef unsigned _cable_ring_serial = 0  # ring names are unique for the whole process
 
-    Returns ``(port_a, port_b)``. ``ring_size`` must be a power of two; the
-    ring holds ``ring_size - 1`` frames per queue.
+
+def create_cable(str name_a, str name_b):
+    """Two ports joined by a virtual cable; returns ``(port_a, port_b)``.
+
+    The ports are ring PMD ethdevs with one queue pair each (link, MAC); the frames
+    travel through moonpy's own RX rings, made when an end is configured
+    (``cable_configure``): the sending end steers each frame to one of them as the
+    receiving end's NIC would (csrc/mp_cable.c).
     """
-    if nqueues < 1 or nqueues > MP_MAX_QUEUES:
-        raise DeviceError(f"a cable has 1 to {MP_MAX_QUEUES} queues, got {nqueues}")
-    if ring_size < 2 or ring_size & (ring_size - 1):
-        raise DeviceError(f"cable ring size must be a power of two, got {ring_size}")
-    cdef rte_ring *a2b[16]
-    cdef rte_ring *b2a[16]
-    cdef unsigned q
+    global _cable_ring_serial
+    cdef rte_ring *dummy[2]
+    cdef int i
     cdef bytes rname
-    for q in range(nqueues):
-        for d, arr in (("ab", 0), ("ba", 1)):
-            rname = f"cbl_{name_a}_{d}{q}".encode()
-            r = rte_ring_create(rname, ring_size, -1, RING_F_SP_ENQ | RING_F_SC_DEQ)
-            if r == NULL:
-                raise DeviceError(f"cannot create cable ring {rname.decode()}: "
-                                  f"{_strerror(rte_errno)}; give DPDK more memory")
-            if arr == 0:
-                a2b[q] = r
-            else:
-                b2a[q] = r
-            _cable_rings.append(<uintptr_t>r)
-    cdef int rc
-    rc = rte_eth_from_rings(name_a.encode(), b2a, nqueues, a2b, nqueues, 0)
+    for i in range(2):
+        rname = f"cbl_eth{_cable_ring_serial}".encode()
+        _cable_ring_serial += 1
+        dummy[i] = rte_ring_create(rname, 2, -1, RING_F_SP_ENQ | RING_F_SC_DEQ)
+        if dummy[i] == NULL:
+            raise DeviceError(f"cannot create cable ring {rname.decode()}: "
+                              f"{_strerror(rte_errno)}; give DPDK more memory")
+    cdef int rc = rte_eth_from_rings(name_a.encode(), &dummy[1], 1, &dummy[0], 1, 0)
     if rc < 0:
         raise DeviceError(f"cannot create cable port {name_a}: {_strerror(rte_errno)}")
     pa = rc
-    rc = rte_eth_from_rings(name_b.encode(), a2b, nqueues, b2a, nqueues, 0)
+    rc = rte_eth_from_rings(name_b.encode(), &dummy[0], 1, &dummy[1], 1, 0)
     if rc < 0:
         raise DeviceError(f"cannot create cable port {name_b}: {_strerror(rte_errno)}")
-    pb = rc
-    for q in range(nqueues):  # moonpy's own sender for cable rings (mp_cable.c: cable_tx)
-        mp_cable_attach(<uint16_t>pa, <uint16_t>q, a2b[q])
-        mp_cable_attach(<uint16_t>pb, <uint16_t>q, b2a[q])
-    return pa, pb
+    return pa, rc
+
+
+cdef dict _cable_end_rings = {}  # DPDK port -> addresses of its RX rings
+
+
+def cable_configure(int port, unsigned nrx, unsigned ntx, unsigned ring_size,
+                    bint drop_enable):
+    """Cable end ``port`` receives on RX queues ``0 .. nrx - 1`` from now on (0: it
+    stops receiving: its peer's frames leave and are missed), each a ring of
+    ``ring_size`` slots (a power of two), and sends on ``ntx`` TX queues.
+    ``drop_enable`` False: a full RX ring holds the peer's sender back (flow control)
+    instead of missing the frame. Set after both ends' flags (``port_set_flags``)."""
+    if port < 0 or port >= MP_MAX_PORTS:
+        raise DeviceError(f"DPDK port {port} does not exist")
+    if nrx > MP_MAX_QUEUES or ntx > MP_MAX_QUEUES:
+        raise DeviceError(f"a cable end has at most {MP_MAX_QUEUES} queues, asked for "
+                          f"rx={nrx} tx={ntx}")
+    global _cable_ring_serial
+    cdef rte_ring *rings[MP_MAX_QUEUES]
+    cdef unsigned q
+    cdef bytes rname
+    have = _cable_end_rings.setdefault(port, [])
+    if nrx and (ring_size < 2 or ring_size & (ring_size - 1)):
+        raise DeviceError(f"cable ring size must be a power of two, got {ring_size}")
+    while len(have) < nrx:  # rings stay with the port: the peer may still be reading them
+        rname = f"cbl_rx{_cable_ring_serial}".encode()
+        _cable_ring_serial += 1
+        r = rte_ring_create(rname, ring_size, -1, RING_F_SP_ENQ | RING_F_SC_DEQ)
+        if r == NULL:
+            raise DeviceError(f"cannot create cable ring {rname.decode()}: "
+                              f"{_strerror(rte_errno)}; give DPDK more memory")
+        have.append(<uintptr_t>r)
+        _cable_rings.append(<uintptr_t>r)
+    for q in range(nrx):
+        rings[q] = <rte_ring *><uintptr_t>have[q]
+    mp_cable_end(<uint16_t>port, <uint16_t>nrx, <uint16_t>ntx, 0 if drop_enable else 1,
+                 rings)
+
+
+def cable_filter_add(int port, int kind, int queue, list values):
+    """One NIC filter on cable end ``port`` (moonpy.cable checks the fields)."""
+    cdef mp_cable_filter f
+    memset(&f, 0, sizeof(f))
+    f.kind = <uint8_t>kind
+    f.queue = <int16_t>queue
+    if kind == 1:
+        f.etype = values[0]
+    elif kind == 2:
+        (f.src_ip, f.src_mask, f.dst_ip, f.dst_mask, f.sport, f.sport_mask, f.dport,
+         f.dport_mask, f.proto, f.proto_mask, f.priority) = values
+    else:
+        f.flex[0], f.flex[1] = values
+    cdef int rc = mp_cable_filter_add(<uint16_t>port, &f)
+    if rc < 0:
+        raise convert_error(rc, f"cannot add a filter to port {port}",
+                            "a NIC has room for 8 ethertype and 128 five-tuple filters")
+
+
+def cable_filter_list(int port) -> list:
+    """``[(kind, queue, values)]`` of cable end ``port``, in the order they apply."""
+    cdef mp_cable_filter f
+    out = []
+    cdef int i = 0
+    while mp_cable_filter_get(<uint16_t>port, i, &f) == 0:
+        if f.kind == 1:
+            values = [f.etype]
+        elif f.kind == 2:
+            values = [f.src_ip, f.src_mask, f.dst_ip, f.dst_mask, f.sport, f.sport_mask,
+                      f.dport, f.dport_mask, f.proto, f.proto_mask, f.priority]
+        else:
+            values = [f.flex[0], f.flex[1]]
+        out.append((f.kind, f.queue, values))
+        i += 1
+    return out
 
 
 def drain_cables() -> int:
@@ -185,9 +251,20 @@ def port_stop(int port):
 
 def port_close(int port):
     _check_port(port)
-    cdef unsigned q
-    for q in range(MP_MAX_QUEUES):  # the port id may name another device later
-        mp_cable_attach(<uint16_t>port, <uint16_t>q, NULL)
+    cdef void *objs[64]
+    cdef unsigned n
+    cdef rte_ring *r
+    if port < MP_MAX_PORTS:  # the port id may name another device later
+        mp_cable_end(<uint16_t>port, 0, 0, 0, NULL)
+    for addr in _cable_end_rings.pop(port, []):
+        r = <rte_ring *><uintptr_t>addr
+        while True:
+            n = rte_ring_dequeue_burst(r, objs, 64, NULL)
+            if n == 0:
+                break
+            mp_free_bulk(<rte_mbuf **>objs, n)
+        _cable_rings.remove(addr)
+        rte_ring_free(r)
     rte_eth_dev_close(<uint16_t>port)
 
 
@@ -218,13 +295,6 @@ def port_get_reta(int port) -> list:
     cdef int n = mp_port_get_reta(<uint16_t>port, out, 512)
     check(n, f"cannot read the RSS redirection table of port {port}")
     return [out[i] for i in range(n)]
-
-
-def cable_queues(int port, unsigned nrx, unsigned ntx):
-    """The RX and TX queue counts cable end ``port`` was configured with (after
-    ``port_set_flags``): its peer's frames on TX queues it has no RX queue for then
-    arrive on its RX queue 0, as a NIC without steering delivers them."""
-    mp_cable_queues(<uint16_t>port, <uint16_t>nrx, <uint16_t>ntx)
 
 
 def cable_rss(int port, unsigned nq, unsigned base, uint64_t types):
@@ -306,14 +376,6 @@ def cable_arrived(int port) -> tuple:
     cdef uint64_t out[4]
     mp_cable_arrived(<uint16_t>port, out)
     return out[0], out[1], out[2], out[3]
-
-
-def cable_rx_queues(int port, unsigned nrxq):
-    """Cable end ``port`` receives on RX queues ``0 .. nrxq - 1`` (0: none); what its
-    peer sends to other queues leaves and is missed here."""
-    if port < 0 or port >= MP_MAX_PORTS:
-        raise DeviceError(f"DPDK port {port} does not exist")
-    mp_cable_rx_queues(<uint16_t>port, <uint16_t>min(nrxq, MP_MAX_QUEUES))
 
 
 def port_xstats(int port) -> dict:

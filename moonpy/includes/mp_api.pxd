@@ -1,5 +1,5 @@
 # The fast-path ABI (csrc/mp_api.h), shared with LuaJIT.
-from libc.stdint cimport uint16_t, uint32_t, uint64_t, int32_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int16_t, int32_t
 from moonpy.includes.rte_mbuf cimport rte_mbuf, rte_mempool
 from moonpy.includes.rte_ring cimport rte_ring
 from moonpy.includes.rte_ethdev cimport rte_eth_conf
@@ -37,12 +37,21 @@ cdef extern from "mp_api.h" nogil:
     double mp_time_left()
     uint64_t mp_drops_into(uint16_t port)
     void mp_cable_arrived(uint16_t port, uint64_t *out)
-    void mp_cable_rx_queues(uint16_t port, uint16_t nrxq)
     void mp_core_share(int core, int shared)
     void mp_thread_core(int core)
-    void mp_cable_attach(uint16_t port, uint16_t queue, rte_ring *ring)
     void mp_cable_rss(uint16_t port, uint16_t nq, uint16_t base, uint64_t types)
-    void mp_cable_queues(uint16_t port, uint16_t nrx, uint16_t ntx)
+    struct mp_cable_filter:
+        uint8_t kind
+        uint8_t priority
+        int16_t queue
+        uint16_t etype
+        uint8_t flex[2]
+        uint32_t src_ip, src_mask, dst_ip, dst_mask
+        uint16_t sport, sport_mask, dport, dport_mask
+        uint8_t proto, proto_mask
+    void mp_cable_end(uint16_t port, uint16_t nrx, uint16_t ntx, int nodrop, rte_ring **rx)
+    int mp_cable_filter_add(uint16_t port, const mp_cable_filter *f)
+    int mp_cable_filter_get(uint16_t port, int i, mp_cable_filter *out)
     uint64_t mp_rss_default_types()
     int mp_running(uint64_t extra_cycles)
     void mp_stop()

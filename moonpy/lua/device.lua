@@ -90,6 +90,9 @@ function mod.get(id)
         id = id, pid = pid, kind = kind, initialized = configured,
         numRxQueues = nrx, numTxQueues = ntx, macString = mac, driverName = driver,
         rxQueues = {}, txQueues = {},
+        -- a cable's receiving end has the flow-director match filterUdpTimestamps needs
+        -- (filter.lua), as ixgbe has: libmoon's timestamper installs it where this is set
+        supportsFdir = kind == "cable" or nil,
     }, devMt)
 end
 
@@ -146,7 +149,7 @@ function mod.config(...)
     local ok, isNew = pcall(host.configure_device, args.port, args.rxQueues or 1,
         args.txQueues or 1, rxDescs, args.txDescs or 1024,
         args.numBufs or math.max(2047, 2 * rxDescs - 1), args.bufSize or 2048, pools,
-        args.rssQueues or 0, args.rssBaseQueue or 0, rssTypes)
+        args.rssQueues or 0, args.rssBaseQueue or 0, rssTypes, args.dropEnable ~= false)
     if not ok then error(tostring(isNew), 2) end
     if not isNew then
         log:warn("Device %d already configured, skipping initilization", args.port)

@@ -1,12 +1,16 @@
 -- filter: NIC packet filters (libmoon `filter` module), added as device and rx queue methods.
 --
--- moonpy drives DPDK 22.11, which no longer has the filter_ctrl API that libmoon used, and its
--- virtual ports have no hardware filters at all. Every filter here is therefore accepted and
--- emulated as a no-op: frames still arrive on the queue they arrive on (queue 0 unless RSS or
--- the port spreads them). The first filter call per device says so once in the log. Scripts
--- that filter in software (pf, a check of the ethertype) are unaffected.
+-- On a virtual cable the receiving end steers frames as an Intel NIC (ixgbe, the card
+-- MoonGen's filters were written for) does: ethertype filters first, then five-tuple
+-- filters by priority, then the flow-director match on the PTP type/version bytes that
+-- filterUdpTimestamps installs (IPv4 frames with bytes 42 and 43 equal to them: libmoon's
+-- flex-payload set-up), then RSS, and everything else to RX queue 0. The sending end
+-- applies them (csrc/mp_cable.c), so a filtered frame arrives on its queue whichever TX
+-- queue sent it. Other ports: DPDK 22.11 has no filter_ctrl and virtual PMDs have no
+-- filters; there a filter is accepted as a no-op and says so once per device.
 local device = require "device"
 local log = require "log"
+local host = require("moonpy.api").host
 
 local mod = {}
 
@@ -31,8 +35,8 @@ local function noOp(self, what)
 			.. "no filter_ctrl); the filter is a no-op and frames arrive on the queue they "
 			.. "arrive on", self.id, what)
 	else
-		log:warn("Device %d: %s is emulated as a no-op on %s ports (no hardware filters): frames "
-			.. "still arrive on the queue they arrive on", self.id, what, kind)
+		log:warn("Device %d: %s is a no-op on %s ports (no hardware filters): frames "
+			.. "arrive on the queue they arrive on", self.id, what, kind)
 	end
 end
 
@@ -47,30 +51,64 @@ local function queueId(self, queue)
 	return queue
 end
 
+-- Install one filter on a cable end (host.cable_filter checks the queue); other ports: no-op.
+local function install(self, what, kind, qid, ...)
+	if self.kind ~= "cable" then
+		noOp(self, what)
+		return
+	end
+	local ok, err = pcall(host.cable_filter, self.id, kind, qid, ...)
+	if not ok then
+		log:fatal("Device %d: %s: %s", self.id, what, tostring(err))
+	end
+end
+
 --- Steer frames with ethertype `etype` to `queue` (a queue or its id; filter.DROP drops).
 function dev:l2Filter(etype, queue)
 	local qid = queueId(self, queue)
-	noOp(self, ("l2Filter(0x%04x -> queue %s)"):format(tonumber(etype) or 0, tostring(qid)))
+	install(self, ("l2Filter(0x%04x -> queue %s)"):format(tonumber(etype) or 0, tostring(qid)),
+		"ethertype", qid, tonumber(etype) or 0)
+end
+
+-- An IPv4 address string or number as libmoon's parseIPAddress reads it (host order).
+local function ip4(s)
+	if s == nil then return nil end
+	if type(s) == "number" then return s end
+	local v = parseIPAddress(s)
+	if type(v) ~= "number" then
+		log:fatal("fiveTupleFilter: '%s' is not an IPv4 address", tostring(s))
+	end
+	return v
 end
 
 --- Five-tuple filter: {srcIp=, dstIp=, srcIpMask=, dstIpMask=, srcPort=, dstPort=, srcPortMask=,
---- dstPortMask=, proto=, protoMask=, priority=1}. @return true (as libmoon)
+--- dstPortMask=, proto=, protoMask=, priority=1}: a field given is compared under its mask
+--- (all bits unless a mask is given), a field left out matches anything. @return true
 function dev:fiveTupleFilter(filter, queue)
 	if type(filter) ~= "table" then
 		error("fiveTupleFilter: the first argument must be a table of fields", 2)
 	end
 	local qid = type(queue) == "number" and queue or (queue and queue.qid)
-	noOp(self, ("fiveTupleFilter(-> queue %s)"):format(tostring(qid)))
+	local f = filter
+	local srcIp, dstIp = ip4(f.srcIp), ip4(f.dstIp)
+	install(self, ("fiveTupleFilter(-> queue %s)"):format(tostring(qid)), "fivetuple", qid,
+		srcIp or 0, ip4(f.srcIpMask) or (srcIp and 0xFFFFFFFF or 0),
+		dstIp or 0, ip4(f.dstIpMask) or (dstIp and 0xFFFFFFFF or 0),
+		f.srcPort or 0, f.srcPortMask or (f.srcPort and 0xFFFF or 0),
+		f.dstPort or 0, f.dstPortMask or (f.dstPort and 0xFFFF or 0),
+		f.proto or 0, f.protoMask or (f.proto and 0xFF or 0),
+		f.priority or 1)
 	return true
 end
 
 --- Flow-director filter on the PTP type/version bytes; nothing to do for queue 0.
-function dev:filterUdpTimestamps(queue, ptpType, ver) -- luacheck: ignore ptpType ver
+function dev:filterUdpTimestamps(queue, ptpType, ver)
 	local qid = type(queue) == "table" and queue.qid or queue
 	if qid == 0 then
 		return
 	end
-	noOp(self, ("filterUdpTimestamps(-> queue %s)"):format(tostring(qid)))
+	install(self, ("filterUdpTimestamps(-> queue %s)"):format(tostring(qid)), "ptpflex", qid,
+		ptpType or 0, ver or 2)
 end
 
 if not dev.filterL2Timestamps then
@@ -94,7 +132,12 @@ if not dev.filterTimestamps then
 end
 
 function dev:dumpFilters()
-	log:info("Device %d: no filters installed (filters are no-ops in moonpy)", self.id)
+	if self.kind == "cable" then
+		log:info("Device %d: %s", self.id, host.cable_filters(self.id))
+	else
+		log:info("Device %d: no filters installed (filters are no-ops on %s ports)", self.id,
+			tostring(self.kind))
+	end
 end
 
 --- rte_flow ethertype filter (mlx5 path in libmoon).
@@ -103,11 +146,10 @@ function dev:l2GenericFilter(etype, queue, etypemask, priority, group) -- luache
 	self:l2Filter(etype, queue)
 end
 
---- rte_flow filter for UDP timestamp packets.
+--- rte_flow filter for UDP timestamp packets (libmoon's: UDP frames with PTP version 2).
 function dev:UdpGenericFilter(queue, priority, group) -- luacheck: ignore priority group
 	log:info("Using generic filter")
-	local qid = type(queue) == "table" and queue.qid or queue
-	noOp(self, ("UdpGenericFilter(-> queue %s)"):format(tostring(qid)))
+	self:filterUdpTimestamps(queue)
 end
 
 if not rxQueue.filterUdpTimestamps then

@@ -18,6 +18,7 @@ local api       = require "moonpy.api"
 local memory    = require "memory"
 local log       = require "log"
 local timer     = require "timer"
+require "filter" -- the queue filter methods newTimestamper calls (as libmoon loads it)
 
 local C = api.C
 local hz = api.tsc_hz
@@ -87,12 +88,11 @@ function mod.newTimestamper(...)
     rxQueue:enableTimestamps()
     local hardware = txQueue.dev:timestampMode() == "hardware"
         and rxQueue.dev:timestampMode() == "hardware"
-    if hardware then
-        if udp and rxQueue.dev.supportsFdir and rxQueue.filterUdpTimestamps then
-            rxQueue:filterUdpTimestamps()
-        elseif not udp and rxQueue.filterL2Timestamps then
-            rxQueue:filterL2Timestamps()
-        end
+    -- libmoon's steering of the timestamped frames to rxQueue (a cable does it as a NIC)
+    if udp and rxQueue.dev.supportsFdir and rxQueue.filterUdpTimestamps then
+        rxQueue:filterUdpTimestamps()
+    elseif not udp and rxQueue.filterL2Timestamps then
+        rxQueue:filterL2Timestamps()
     end
     local cal = mod.calibrate()
     local obj = setmetatable({

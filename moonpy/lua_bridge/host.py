@@ -74,8 +74,8 @@ class Host(SyncHost):
         info = _dpdk.port_info(p.dpdk_id)
         return (
             info["driver"],
-            info["max_rx_queues"],
-            info["max_tx_queues"],
+            p.max_rx_queues,
+            p.max_tx_queues,
             info["rx_offload_capa"],
             info["tx_offload_capa"],
         )
@@ -93,6 +93,7 @@ class Host(SyncHost):
         rss_queues: Any = 0,
         rss_base: Any = 0,
         rss_types: Any = None,
+        drop_enable: Any = True,
     ) -> bool:
         mempools = None
         if pools is not None:
@@ -109,6 +110,7 @@ class Host(SyncHost):
             rss_queues=_int(rss_queues or 0),
             rss_base=_int(rss_base or 0),
             rss_types=None if rss_types is None else _int(rss_types),
+            drop_enable=drop_enable is not False,
         )
         if new:
             self.run.on_port_configured(_int(port))
@@ -144,6 +146,14 @@ class Host(SyncHost):
 
     def set_rss_queues(self, port: Any, n: Any, base: Any) -> None:
         self.engine.set_rss(_int(port), _int(n), _int(base or 0))
+
+    def cable_filter(self, port: Any, kind: Any, queue: Any, *values: Any) -> None:
+        """A NIC filter on cable end ``port`` (the Lua filter module): frames its peer sends
+        that match go to RX queue ``queue`` (-1: dropped)."""
+        self.engine.add_cable_filter(_int(port), str(kind), _int(queue), [_int(v) for v in values])
+
+    def cable_filters(self, port: Any) -> str:
+        return self.engine.describe_cable_filters(_int(port))
 
     def set_promisc(self, port: Any, on: bool) -> None:
         _dpdk.port_set_promisc(self.engine.port(_int(port)).dpdk_id, bool(on))

@@ -1,38 +1,47 @@
--- Filters on virtual ports are accepted as no-ops: the calls succeed (one log line), frames
--- still arrive on the queue they arrive on, a queue of another device is still an error.
-local lm     = require "libmoon"
+-- Filters on a cable's receiving end steer as a NIC's: frames sent on TX queue 0 arrive on
+-- the queue a filter names (ethertype first, then five-tuple, then the PTP flex bytes),
+-- the rest on RX queue 0; a queue of another device is an error, as in libmoon.
 local device = require "device"
 local memory = require "memory"
 local filter = require "filter"
 
-function master()
-	local dev0 = device.config { port = 0, rxQueues = 2, txQueues = 2 }
-	local dev1 = device.config { port = 1, rxQueues = 2, txQueues = 2 }
-	local q1 = dev1:getRxQueue(1)
-	dev1:l2Filter(0x88F7, q1)
-	dev1:l2Filter(0x0806, 1)
-	local ok5 = dev1:fiveTupleFilter({ dstIp = "10.0.0.1", proto = 17, dstPort = 319 }, q1)
-	dev1:filterUdpTimestamps(q1)
-	dev1:filterL2Timestamps(q1)
-	q1:filterUdpTimestamps()
-	q1:filterL2Timestamps()
-	dev1:l2GenericFilter(0x88F7, q1)
-	dev1:UdpGenericFilter(q1)
-	dev1:dumpFilters()
-	local wrong, err = pcall(dev1.l2Filter, dev1, 0x88F7, dev0:getRxQueue(1))
-	print(("FIVETUPLE %s DROP %d WRONG %s %s"):format(tostring(ok5), filter.DROP, tostring(wrong),
-		tostring(err):match("Queue must belong to the device being configured") or err))
-	-- a PTP frame sent on queue 0 still arrives on queue 0
+-- send one frame built by `fill` on dev0's TX queue 0; which RX queue of dev1 got it
+local function where(dev0, dev1, fill)
 	local pool = memory.createMemPool { n = 63 }
 	local bufs = pool:bufArray(1)
 	bufs:alloc(60)
-	bufs[1]:getPtpPacket():fill {}
+	fill(bufs[1])
 	dev0:getTxQueue(0):send(bufs)
 	local rx = memory.bufArray(4)
-	local n0 = dev1:getRxQueue(0):tryRecv(rx, 100000)
-	local etype = n0 > 0 and rx[1]:getEthernetPacket().eth:getType() or -1
-	rx:free(n0)
-	local n1 = dev1:getRxQueue(1):tryRecv(rx, 10000)
-	rx:free(n1)
-	print(("QUEUE0 %d QUEUE1 %d TYPE 0x%04x"):format(n0, n1, etype))
+	for q = 0, 3 do
+		local n = dev1:getRxQueue(q):tryRecv(rx, q == 0 and 100000 or 10000)
+		rx:free(n)
+		if n > 0 then return q end
+	end
+	return -1
+end
+
+function master()
+	local dev0 = device.config { port = 0, rxQueues = 4, txQueues = 2 }
+	local dev1 = device.config { port = 1, rxQueues = 4, txQueues = 2 }
+	local q1 = dev1:getRxQueue(1)
+	local wrong, err = pcall(dev1.l2Filter, dev1, 0x88F7, dev0:getRxQueue(1))
+	local udp = function(port)
+		return function(buf) buf:getUdpPacket():fill { udpDst = port, ip4Dst = "10.0.0.1" } end
+	end
+	local before = where(dev0, dev1, function(buf) buf:getPtpPacket():fill {} end)
+	dev1:l2Filter(0x88F7, q1)
+	local ptp = where(dev0, dev1, function(buf) buf:getPtpPacket():fill {} end)
+	local ok5 = dev1:fiveTupleFilter({ dstIp = "10.0.0.1", proto = 17, dstPort = 4000 }, 2)
+	local tuple = where(dev0, dev1, udp(4000))
+	local other = where(dev0, dev1, udp(4001))
+	q1:filterUdpTimestamps() -- PTP type 0, version 2 at bytes 42/43 of IPv4 frames
+	local udpPtp = where(dev0, dev1, function(buf) buf:getUdpPtpPacket():fill {} end)
+	dev1:l2Filter(0x0806, 3)
+	local arp = where(dev0, dev1, function(buf) buf:getArpPacket():fill {} end)
+	dev1:dumpFilters()
+	print(("FIVETUPLE %s DROP %d WRONG %s %s"):format(tostring(ok5), filter.DROP, tostring(wrong),
+		tostring(err):match("Queue must belong to the device being configured") or err))
+	print(("QUEUES before=%d ptp=%d tuple=%d other=%d udpptp=%d arp=%d"):format(before, ptp,
+		tuple, other, udpPtp, arp))
 end

@@ -23,10 +23,11 @@ function master(args)
     local l2, udp = mg.startTask("latency", a:getTxQueue(1), b:getRxQueue(1), args.samples,
         args.json):wait()
     -- phase 2: the master sends software-timestamped frames (one at a time, 20 us apart),
-    -- a task receives them with RX timestamps
+    -- a task receives them with RX timestamps on queue 0 (plain UDP: the timestampers'
+    -- filters steer PTP frames to queue 1, as a NIC's would)
     local rx = mg.startTask("rxTimestamper", b:getRxQueue(0), args.samples)
     local mem = memory.createMemPool(function(buf)
-        buf:getUdpPtpPacket():fill{}
+        buf:getUdpPacket():fill{}
     end)
     local txq = a:getTxQueue(0)
     local bufs = mem:bufArray(1)
