@@ -152,13 +152,24 @@ static void txonly_prepare(struct rte_mbuf **bufs, const struct txonly_tmpl *t, 
     }
 }
 
+/* Every buffer of the pool gets the bench scenarios' frame, as benchmark.lua's pool
+ * initialiser writes it: without valid headers the offload request and the software
+ * checksums would skip their work. */
+static void write_template(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+    (void)mp;
+    (void)idx;
+    struct rte_mbuf *m = obj;
+    memcpy((uint8_t *)m->buf_addr + RTE_PKTMBUF_HEADROOM, arg, sizeof(struct txonly_tmpl));
+}
+
 /* Send a burst the way mp_send_all does, minus its counters and pacing: tx_burst until
  * all are taken; on a cable a full ring drops the rest (as mp_send_all does there). */
 static void send_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
 {
     uint32_t sent = tx_burst(port, queue, bufs, (uint16_t)n);
     while (sent < n) {
-        if (mp_port_flags(port) & MP_PORT_DROP_ON_FULL) {
+        if (port_flags[port] & MP_PORT_DROP_ON_FULL) {
             struct mp_queue_stats scratch = {0};
             cable_miss(&scratch, bufs, sent, n);
             return;
@@ -189,10 +200,11 @@ int mp_bench_stages(int scenario, uint16_t port, uint16_t queue, struct rte_memp
                       0x2545f4914f6cdd1dull}};
     struct txonly_tmpl tmpl;
     txonly_template(&tmpl, size);
+    rte_mempool_obj_iter(pool, write_template, &tmpl);
     uint8_t flow = 0;
     const uint64_t flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM;
     /* a cable computes requested checksums in software: time that as its own stage */
-    int sw_csum = (mp_port_flags(port) & MP_PORT_SW_CSUM) != 0;
+    int sw_csum = (port_flags[port] & MP_PORT_SW_CSUM) != 0;
     int txonly = scenario == MP_STAGES_TXONLY || scenario == MP_STAGES_TXONLY_MF;
     uint16_t room = rte_pktmbuf_data_room_size(pool);
     uint16_t headroom = RTE_MIN((uint16_t)RTE_PKTMBUF_HEADROOM, room);
