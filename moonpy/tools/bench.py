@@ -670,7 +670,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stages:
         from moonpy.tools import bench_stages
 
-        return bench_stages.main(args.time, args.json)
+        return bench_stages.main(run_child, args.time, args.json)
     moongen = shlex.split(args.moongen) if args.moongen else None
     rows = scenarios(moongen)
     if args.list:

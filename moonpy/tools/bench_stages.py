@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 
-from moonpy.tools.bench import ROOT, run_child
+# bench.run_child, handed in by `moonpy bench` (this module must not import bench: a cycle)
+RunChild = Callable[[list[str], float], tuple[str, float]]
 
 # (column, mp_stages.c scenario, port kind)
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -53,17 +55,19 @@ eng.shutdown()
 """
 
 
-def measure_column(scenario: str, kind: str, seconds: float, size: int = 60) -> dict:
+def measure_column(
+    run_child: RunChild, scenario: str, kind: str, seconds: float, size: int = 60
+) -> dict:
     code = STAGES_CHILD.format(scenario=scenario, kind=kind, size=size, seconds=seconds)
-    text, _ = run_child([sys.executable, "-c", code], timeout=seconds + 60)
+    text, _ = run_child([sys.executable, "-c", code], seconds + 60)
     return json.loads([ln for ln in text.splitlines() if ln.startswith("{")][-1])
 
 
-def run(seconds: float) -> dict[str, dict]:
+def run(run_child: RunChild, seconds: float) -> dict[str, dict]:
     results = {}
     for name, scenario, kind in COLUMNS:
         try:
-            results[name] = measure_column(scenario, kind, seconds)
+            results[name] = measure_column(run_child, scenario, kind, seconds)
         except (RuntimeError, OSError, ValueError, IndexError) as e:
             results[name] = {"error": str(e).splitlines()[0][:120]}
         print(f"  stages {name:<14} done", file=sys.stderr, flush=True)
@@ -89,10 +93,10 @@ def table(results: dict[str, dict]) -> str:
     return "\n".join(lines + errors)
 
 
-def main(seconds: float, json_path: str | None) -> int:
-    results = run(seconds)
+def main(run_child: RunChild, seconds: float, json_path: str | None) -> int:
+    results = run(run_child, seconds)
     print(table(results))
     if json_path:
         with open(json_path, "w") as f:
-            json.dump({"stages": results, "root": str(ROOT)}, f, indent=2)
+            json.dump({"stages": results}, f, indent=2)
     return 0
