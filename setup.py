@@ -57,6 +57,7 @@ def extensions() -> list[Extension]:
             "moonpy/csrc/mp_hwclock.c",
             "moonpy/csrc/mp_layout.c",
             "moonpy/csrc/mp_bench.c",
+            "moonpy/csrc/mp_stages.c",
             "moonpy/csrc/mp_replay.c",
             "moonpy/csrc/mp_fieldengine.c",
             "moonpy/csrc/mp_reclaim.c",

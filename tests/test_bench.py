@@ -11,7 +11,7 @@ import sys
 import pytest
 from conftest import run_moonpy
 
-from moonpy.tools import bench
+from moonpy.tools import bench, bench_stages
 
 
 def table_rows(stdout: str) -> dict[str, list[str]]:
@@ -95,3 +95,23 @@ def test_moongen_rows_run_the_same_script_on_the_given_command():
     three_way = [ln for ln in proc.stdout.splitlines() if ln.startswith("| fixed |")]
     assert len(three_way) == 1 and three_way[0].split("|")[5].strip().endswith("x")
     assert stand_in in proc.stdout
+
+
+@pytest.mark.dpdk
+@pytest.mark.slow
+def test_stages_time_every_stage_of_each_path(tmp_path):
+    out = tmp_path / "stages.json"
+    proc = run_moonpy("bench", "--stages", "--time", "0.2", "--json", str(out), timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    stages = json.loads(out.read_text())["stages"]
+    assert sorted(stages) == sorted(name for name, _, _ in bench_stages.COLUMNS)
+    for name, r in stages.items():
+        assert "error" not in r, (name, r)
+        assert r["bursts"] > 100 and r["total"] > 0 and r["clock"] > 0, (name, r)
+        assert r["free"] > 0, (name, r)  # every other burst is freed instead of sent
+    # each loop does the work its column says, and only that
+    assert stages["random"]["fill"] > 0 and stages["random"]["offload"] > 0
+    assert stages["fixed"]["offload"] < stages["random"]["offload"]
+    assert stages["random-cable"]["csum"] > 0 and stages["random"]["csum"] < 1
+    assert stages["heavy"]["fill"] > stages["random"]["fill"]
+    assert "| total |" in proc.stdout and "txonly-mf" in proc.stdout

@@ -11,8 +11,8 @@
 #include "mp_buffers.h"
 #include "mp_pacing.h"
 
-/* MoonGen's allocation: raw mempool gets plus a minimal metadata reset. The
- * data area is left alone on purpose: scripts write a template once (in the
+/* MoonGen's allocation: raw mempool gets plus a minimal metadata reset (mp_buffers.h).
+ * The data area is left alone on purpose: scripts write a template once (in the
  * pool's init function) and patch only a few fields per packet. */
 
 /* A paced burst holds frames (see send_paced) while the application allocates its next
@@ -34,8 +34,6 @@ static void cache_topup(struct rte_mempool *pool, uint32_t n)
     }
 }
 
-#define ALLOC_PREFETCH_AHEAD 12
-
 int mp_alloc_bulk(struct rte_mempool *pool, struct rte_mbuf **bufs, uint32_t n, uint32_t len)
 {
     held_poll();
@@ -50,26 +48,20 @@ int mp_alloc_bulk(struct rte_mempool *pool, struct rte_mbuf **bufs, uint32_t n, 
         rte_mempool_put_bulk(pool, (void **)bufs, n);
         return -EMSGSIZE; /* the frame would not fit the pool's buffers */
     }
-    /* Ask for the header lines ahead of use: on a virtual cable these mbufs were last
-     * written by the receiving core, and resetting them one by one waits for each transfer
-     * in turn (about 4 us for 63 on the development VM). Asking for all 63 at once is as
-     * fast but stalls for ~1 us once the CPU's miss buffers are full, with no chance to send
-     * a held frame; ALLOC_PREFETCH_AHEAD lines in flight keep both. */
-    uint32_t ahead = RTE_MIN(n, (uint32_t)ALLOC_PREFETCH_AHEAD);
+    if (likely(!held_pending())) {
+        mp_reset_bufs(bufs, n, len, headroom);
+        return (int)n;
+    }
+    uint8_t tmpl[MP_RESET_BYTES];
+    mp_reset_template(tmpl, len, headroom);
+    uint32_t ahead = RTE_MIN(n, (uint32_t)MP_RESET_PREFETCH_AHEAD);
     for (uint32_t i = 0; i < ahead; i++)
         __builtin_prefetch(bufs[i], 1, 3);
     for (uint32_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = bufs[i];
         if (i + ahead < n)
             __builtin_prefetch(bufs[i + ahead], 1, 3);
         held_poll(); /* a paced burst's held frames leave on time (see send_paced) */
-        m->data_off = headroom;
-        m->pkt_len = len;
-        m->data_len = (uint16_t)len;
-        m->ol_flags = 0;
-        m->tx_offload = 0;
-        m->vlan_tci = 0;
-        m->packet_type = 0;
+        mp_reset_one(bufs[i], tmpl);
     }
     return (int)n;
 }

@@ -37,14 +37,34 @@ static inline uint64_t csum_add(const uint8_t *p, uint32_t len, uint64_t sum)
     return sum;
 }
 
+/* Fold a 64-bit ones' complement sum to 16 bits: x + (x rotated by half its width) has the
+ * end-around-carried sum of both halves in its upper half (two steps where five shifts and
+ * masks were a chain of ten dependent operations). */
 static inline uint16_t csum_fold(uint64_t sum)
 {
-    sum = (sum & 0xffffffffu) + (sum >> 32);
-    sum = (sum & 0xffffffffu) + (sum >> 32);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    return (uint16_t)sum;
+    sum = (sum + ((sum >> 32) | (sum << 32))) >> 32;
+    uint32_t x = (uint32_t)sum;
+    x = (x + ((x >> 16) | (x << 16))) >> 16;
+    return (uint16_t)x;
+}
+
+/* Sum `len` bytes at p in whole 8-byte words, the last one masked to the bytes that belong
+ * to the sum: the caller guarantees that the words' bytes past the end are readable (the
+ * buffer's tailroom), which spares the 4-, 2- and 1-byte tail steps. */
+static inline uint64_t csum_add_words(const uint8_t *p, uint32_t len, uint64_t sum)
+{
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        sum += (w & 0xffffffffu) + (w >> 32);
+    }
+    if (len) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w &= ~0ull >> (64 - 8 * len); /* little-endian: the first `len` bytes */
+        sum += (w & 0xffffffffu) + (w >> 32);
+    }
+    return sum;
 }
 
 /* Both sums below read the checksum field as it is and cancel it by adding its complement
@@ -69,6 +89,48 @@ static inline uint16_t ip4_l4_cksum(const struct rte_ipv4_hdr *ip, const uint8_t
     return (cs == 0 && ip->next_proto_id == IPPROTO_UDP) ? 0xffff : cs;
 }
 
+/* The common frame, IPv4 without options carrying UDP or TCP (or nothing asked for L4), in
+ * one go: the header read once as three words that give both the header checksum and the
+ * pseudo-header's addresses, the segment in whole words. Returns 0 where the frame is not
+ * that case (sw_checksum_one's general path decides). On a cable this was about 46 cycles a
+ * 60-byte frame of the seed's load task (general path), its biggest cost over a null port. */
+static inline int sw_checksum_ip4_fast(struct rte_mbuf *m, uint64_t fl, uint64_t l4)
+{
+    uint32_t l2 = m->l2_len, dlen = m->data_len;
+    if ((fl & RTE_MBUF_F_TX_IPV6) || m->l3_len != 20 || l2 + 20 > dlen)
+        return 0;
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(rte_pktmbuf_mtod(m, uint8_t *) + l2);
+    uint32_t tot = rte_be_to_cpu_16(ip->total_length);
+    uint32_t csoff = l4 == RTE_MBUF_F_TX_UDP_CKSUM ? 6 : 16;
+    if (ip->version_ihl != 0x45 || tot < 20 || l2 + tot > dlen
+        || l2 + tot + 7u > (uint32_t)(m->buf_len - m->data_off))
+        return 0;
+    if (l4 != 0 && l4 != RTE_MBUF_F_TX_UDP_CKSUM && l4 != RTE_MBUF_F_TX_TCP_CKSUM)
+        return 0;
+    if (l4 != 0 && tot < 20 + csoff + 2)
+        return 0; /* too short for its L4 header: the general path leaves it alone */
+    uint64_t a, b;
+    uint32_t c;
+    memcpy(&a, ip, 8);
+    memcpy(&b, (const uint8_t *)ip + 8, 8);
+    memcpy(&c, (const uint8_t *)ip + 16, 4);
+    if (fl & RTE_MBUF_F_TX_IP_CKSUM) {
+        uint64_t sum = (uint16_t)~ip->hdr_checksum;
+        sum += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + c;
+        ip->hdr_checksum = (uint16_t)~csum_fold(sum);
+    }
+    if (l4 == 0)
+        return 1;
+    uint8_t *seg = (uint8_t *)ip + 20;
+    uint16_t *field = (uint16_t *)(seg + csoff);
+    /* addresses (b's upper half and c), protocol, L4 length, and the field cancelled */
+    uint64_t sum = (b >> 32) + c + rte_cpu_to_be_16((uint16_t)ip->next_proto_id)
+                   + rte_cpu_to_be_16((uint16_t)(tot - 20)) + (uint16_t)~*field;
+    uint16_t cs = (uint16_t)~csum_fold(csum_add_words(seg, tot - 20, sum));
+    *field = (cs == 0 && l4 == RTE_MBUF_F_TX_UDP_CKSUM) ? 0xffff : cs;
+    return 1;
+}
+
 /* Honour checksum-offload requests on ports that cannot do them, so frames on
  * the wire are valid. Lengths come from the (possibly nonsense) headers a
  * script wrote: never read past the frame. */
@@ -77,6 +139,8 @@ void sw_checksum_one(struct rte_mbuf *m)
     uint64_t fl = m->ol_flags;
     uint64_t l4 = fl & RTE_MBUF_F_TX_L4_MASK;
     if (!(fl & RTE_MBUF_F_TX_IP_CKSUM) && l4 == 0)
+        return;
+    if (likely(sw_checksum_ip4_fast(m, fl, l4)))
         return;
     uint32_t l2 = m->l2_len, l3 = m->l3_len;
     uint32_t dlen = m->data_len;

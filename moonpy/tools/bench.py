@@ -363,12 +363,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     ap.add_argument("--list", action="store_true", help="list the scenarios and exit")
     ap.add_argument(
+        "--stages",
+        action="store_true",
+        help="instead of the table: TSC cycles per packet of each stage of the C sending "
+        "path (alloc, fields, offload, checksums, tx burst, free), and of testpmd txonly's",
+    )
+    ap.add_argument(
         "--moongen",
         metavar="PATH",
         help="a MoonGen binary (a command line, split like a shell does): also run "
         f"{', '.join(MOONGEN_TWINS)} on it as moongen-* rows",
     )
     args = ap.parse_args(argv)
+    if args.stages:
+        from moonpy.tools import bench_stages
+
+        return bench_stages.main(run_child, args.time, args.json)
     moongen = shlex.split(args.moongen) if args.moongen else None
     rows = scenarios(moongen)
     if args.list:
