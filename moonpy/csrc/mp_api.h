@@ -45,6 +45,7 @@ struct mp_stream_counters {
 };
 struct mp_streams_set_counters {
     uint64_t counted, short_frames, foreign, bad_stream; /* foreign: wrong magic */
+    uint64_t rx_tsc; /* counted with their own RX TSC (rx_burst_ts), not the count call's */
 };
 
 /* One cache line per queue and direction; written only by the queue's owner. */
