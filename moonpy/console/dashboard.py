@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from moonpy import _dpdk
+from moonpy.console.streams_table import StreamResults, StreamView
 from moonpy.core.engine import Counters, Engine
 
 CRC = 4  # bytes per frame counted in MoonGen's Mbit/s
@@ -156,6 +157,7 @@ class ResultWriter:
             self.file.write(self.CSV_HEADER + "\n")
         else:
             self._json({"type": "run", **meta})
+        self.streams = StreamResults(path, self._json)
 
     def _json(self, obj: dict[str, Any]) -> None:
         self.file.write(json.dumps(obj, sort_keys=True) + "\n")
@@ -176,6 +178,7 @@ class ResultWriter:
             else:
                 self._json({"type": "sample", "elapsed": round(elapsed, 6), **asdict(r)})
         self.file.flush()
+        self.streams.sample(elapsed)
 
     def summary(self, summary: dict[str, Any]) -> None:
         if not self.csv:
@@ -183,6 +186,7 @@ class ResultWriter:
 
     def close(self) -> None:
         self.file.close()
+        self.streams.close()
 
 
 def lua_number(x: float) -> str:
@@ -489,6 +493,7 @@ class RunConsole:
     _capture: FdCapture | None = None
     _console: Console | None = None
     _started: float = 0.0
+    _streams: StreamView = field(default_factory=StreamView)
 
     def start(self) -> None:
         self._started = time.monotonic()
@@ -525,7 +530,7 @@ class RunConsole:
             for r in ports:
                 if r.port == port:
                     achieved[(port, q)] = r.tx_mbit if mbit else r.tx_mpps
-        return render_dashboard(
+        view = render_dashboard(
             self.title,
             elapsed,
             _dpdk.time_left(),
@@ -537,6 +542,7 @@ class RunConsole:
             self.live_histograms(),
             {(r["port"], r["queue"]): r for r in pacing_reports(self.engine)},
         )
+        return self._streams.attach(view)
 
     def finish(self, exit_code: int) -> dict[str, Any]:
         """Stop sampling, print the summary (and store it); returns the summary."""
@@ -566,10 +572,8 @@ class RunConsole:
         if self._capture is not None:
             self._capture.close()
             self._capture.terminal.flush()
-        for line in streams.summary_lines(summary["streams"]):
-            if self.live and self._console is not None:
-                self._console.print(Text(line))
-            else:
+        if not self.live:  # live: the stream table below the summary table
+            for line in streams.summary_lines(summary["streams"]):
                 print(line, flush=True)
         for rep in summary["pacing"]:
             if self.live and self._console is not None:
@@ -578,6 +582,9 @@ class RunConsole:
                 print(pacing_line(rep), flush=True)
         if self.live and self._console is not None and summary["ports"]:
             self._console.print(summary_table(summary))
+            streams_final = self._streams.table(summary["streams"])
+            if streams_final is not None:
+                self._console.print(streams_final)
             for name, h in summary["latency"].items():
                 self._console.print(
                     f"latency {name}: {h['samples']:,} samples, p50 {h['p50_ns']:.0f} ns, "

@@ -58,6 +58,11 @@ struct set {
 };
 
 static struct set *sets[MAX_SETS];
+/* A freed set stays readable for a while: another thread (the console's sampler) may have
+ * looked it up just before. Its memory goes when its slot is reused, PARK_MS later. */
+#define PARK_MS 500
+static struct set *parked[MAX_SETS];
+static uint64_t parked_tsc[MAX_SETS];
 
 static inline struct set *get_set(int id)
 {
@@ -96,9 +101,15 @@ int mp_streams_create(uint32_t n_streams)
 {
     if (n_streams == 0 || n_streams > 65536)
         return -EINVAL;
+    uint64_t now = rte_rdtsc(), grace = rte_get_tsc_hz() / 1000 * PARK_MS;
     for (int i = 0; i < MAX_SETS; i++) {
-        if (sets[i] != NULL)
+        if (sets[i] != NULL || (parked[i] != NULL && now - parked_tsc[i] < grace))
             continue;
+        if (parked[i] != NULL) {
+            free(parked[i]->s);
+            free(parked[i]);
+            parked[i] = NULL;
+        }
         struct set *st = calloc(1, sizeof(*st));
         if (st == NULL)
             return -ENOMEM;
@@ -122,8 +133,12 @@ void mp_streams_free(int id)
     if (st == NULL)
         return;
     sets[id] = NULL;
-    free(st->s);
-    free(st);
+    if (parked[id] != NULL) { /* parked earlier, never reused: readers are long gone */
+        free(parked[id]->s);
+        free(parked[id]);
+    }
+    parked[id] = st;
+    parked_tsc[id] = rte_rdtsc();
 }
 
 void mp_streams_reset(int id)
