@@ -8,7 +8,7 @@ import json
 import threading
 
 import moonpy
-from moonpy import device, memory
+from moonpy import _dpdk, device, memory
 from moonpy.proto import UDP4
 from moonpy.streams import StreamSet
 
@@ -46,6 +46,7 @@ def master(args):
                 "set": ss.malformed(),
                 "ts_source": ss.ts_source(),
                 "rx_missed": device.get(1).get_stats().imissed,
+                "pacer": _dpdk.pacer_report(0, 0),
             }
         )
     )  # fmt: skip
