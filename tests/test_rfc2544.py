@@ -4,16 +4,22 @@ report files (JSON, CSV, PNG plots, one self-contained HTML)."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
+import re
 import struct
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from conftest import run_moonpy
 
 pytestmark = pytest.mark.dpdk
 
+C0 = np.array([0x1F, 0x77, 0xB4]) / 255  # matplotlib's first colour (the first frame size)
+C1 = np.array([0xFF, 0x7F, 0x0E]) / 255  # its second
 RATE = 2000.0  # frames/s the device under test forwards
 RES = 0.05
 
@@ -75,13 +81,26 @@ def test_cli_report_on_the_cable(tmp_path: Path) -> None:
         assert r["back_to_back"] > 0  # the cable takes bursts
     rows = list(csv.DictReader((tmp_path / "rep.csv").open()))
     assert [int(r["size"]) for r in rows] == [64, 1518]
+    pngs = {}
     for name in ("throughput", "loss", "latency"):
         png = (tmp_path / f"rep-{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         w, h = struct.unpack(">II", png[16:24])
         assert (w, h) == (700, 400) and len(png) > 10_000
+        pngs[name] = png
+        # looked at as a picture: the data is drawn, in the colour of each frame size
+        # (matplotlib's first two: 64 B, 1518 B; bars: NDR), not just axes and labels (on
+        # the cable both loss curves lie on 0 %: the second hides all but the first's legend)
+        px = plt.imread(tmp_path / f"rep-{name}.png")[:, :, :3]
+        for colour, min_px in ((C0, 60), (C1, 60 if name != "throughput" else 0)):
+            near = (np.abs(px - colour).max(axis=2) < 0.08).sum()
+            assert near >= min_px, (name, colour, near)
     html = (tmp_path / "rep.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "NDR" in html
+    # the page embeds the very same pictures (self-contained: no links to files)
+    embedded = [base64.b64decode(m) for m in re.findall(r"base64,([A-Za-z0-9+/=]+)", html)]
+    assert embedded == [pngs["throughput"], pngs["loss"], pngs["latency"]]
+    assert 'src="rep' not in html
 
 
 def test_bad_sizes_one_line() -> None:
