@@ -11,6 +11,7 @@ import re
 import pytest
 from conftest import MachineTooBusy, run_moonpy
 from hdrh.histogram import HdrHistogram
+from hdrh.log import HistogramLogReader
 
 pytestmark = pytest.mark.dpdk
 
@@ -31,14 +32,15 @@ def rfc3550_jitter(transit: list[float]) -> float:
 
 
 @pytest.fixture(scope="module")
-def result() -> dict:
+def result(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    hdr = tmp_path_factory.mktemp("hdr") / "latency.hlog"
     proc = run_moonpy(
         "--plain", "--port", "cable", "--port", "cable", "tests/py/streams_dut.py", str(N),
-        timeout=120,
+        str(hdr), timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1]
-    return {**json.loads(line), "stdout": proc.stdout}
+    return {**json.loads(line), "stdout": proc.stdout, "hdr_file": str(hdr)}
 
 
 def test_counts_exact(result: dict) -> None:
@@ -78,6 +80,18 @@ def test_latency_matches_reference(result: dict) -> None:
             exact = nearest_rank(ref, p)
             got = r["percentiles"][f"p{p}"]
             assert exact - 2 <= got <= exact * 1.004 + 2, (r["stream"], p, got, exact)
+
+
+def test_hdr_log_file_reads_back(result: dict) -> None:
+    # a real HdrHistogram log file: hdrh's own reader gets one interval per stream back
+    assert result["hdr_file_streams"] == [0, 1, 2, 3]
+    reader = HistogramLogReader(result["hdr_file"], HdrHistogram(1, 10**12, 3))
+    for r in result["streams"]:
+        h = reader.get_next_interval_histogram()
+        assert h is not None and h.get_total_count() == r["rx_pkts"]
+        exact = nearest_rank(result["ref"][str(r["stream"])], 99)
+        assert exact * 0.99 - 2 <= h.get_value_at_percentile(99) <= exact * 1.01 + 2
+    assert reader.get_next_interval_histogram() is None
 
 
 def test_jitter_matches_rfc3550_reference(result: dict) -> None:

@@ -110,12 +110,14 @@ class Generator:
         ready.wait(5.0)  # the receiver polls before the first frame leaves
         # the generator on its own worker core: the receiver shares the master's
         timeout = duration * 1.5 + 1.0  # the generator cannot keep up: stop anyway
-        tx_task = moonpy.start_task(
-            _send, self.txq, self.pool, ss.id, frame, intended, timeout, cfg.drain
-        )
-        st, before, after = tx_task.wait()
-        ss.stop_receive(cfg.drain)  # the generator's end set it too, unless it failed
-        rx: RecvStats = rx_task.wait()
+        try:
+            tx_task = moonpy.start_task(
+                _send, self.txq, self.pool, ss.id, frame, intended, timeout, cfg.drain
+            )
+            st, before, after = tx_task.wait()
+        finally:
+            ss.stop_receive(cfg.drain)  # the generator's end set it too, unless it failed
+            rx: RecvStats = rx_task.wait()
         r = ss.result(0)
         received = r.rx_pkts - r.duplicates
         sent = st.sent

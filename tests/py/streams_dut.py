@@ -25,6 +25,7 @@ SIZE = 60
 
 def configure(parser):
     parser.add_argument("n", type=int, nargs="?", default=1000)
+    parser.add_argument("hdr", nargs="?", help="also write an HdrHistogram log file here")
 
 
 def master(args):
@@ -47,6 +48,7 @@ def master(args):
         "hist_buckets": len(ss.histogram(0)),
         "hdr": {r.stream: ss.hdr_log(r.stream) for r in ss.results()},
         "ts_source": ss.ts_source(),
+        "hdr_file_streams": ss.write_hdr_log(args.hdr, 1.0) if args.hdr else None,
     }
     print(json.dumps(out))
 
