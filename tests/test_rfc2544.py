@@ -107,3 +107,27 @@ def test_bad_sizes_one_line() -> None:
     proc = run_moonpy("--plain", "rfc2544", "--sizes", "10,64", timeout=60)
     assert proc.returncode != 0
     assert "frame sizes go from 64 to 1518 bytes" in proc.stderr + proc.stdout
+
+
+def test_trial_frames_are_well_formed_on_the_wire(tmp_path: Path) -> None:
+    # what a real device under test gets: each size's own IPv4/UDP lengths and a valid IPv4
+    # header checksum (a router drops the rest), the stream signature in the UDP payload
+    from scapy.all import IP, UDP, Ether, rdpcap
+
+    cap = tmp_path / "tx.pcap"
+    proc = run_moonpy(
+        "--plain", "--port", f"pcap,tx={cap}", "--port", "cable", "rfc2544", "--tx", "0",
+        "--rx", "1", "--mode", "binary", "--sizes", "64,1518", "--min-rate", "1000",
+        "--max-rate", "2000", "--trial", "0.05", "--final-trial", "0.05", "--resolution",
+        "0.5", "--no-back-to-back", timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    frames = [bytes(p) for p in rdpcap(str(cap))]
+    assert {len(f) for f in frames} == {60, 1514}  # without CRC
+    for f in frames:
+        p = Ether(f)
+        sent = p[IP].chksum
+        del p[IP].chksum
+        assert Ether(bytes(p))[IP].chksum == sent
+        assert p[IP].len == len(f) - 14 and p[UDP].len == len(f) - 34
+        assert f[42:44] == b"PM"  # the signature's magic (docs/streams.md)

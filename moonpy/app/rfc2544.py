@@ -25,6 +25,7 @@ from typing import Any
 import moonpy
 from moonpy import _dpdk, device, memory
 from moonpy.proto import UDP4
+from moonpy.proto.ip4 import internet_checksum
 from moonpy.streams import RecvStats, SendStats, StreamSet
 
 DEFAULT_SIZES = (64, 128, 256, 512, 1024, 1280, 1518)
@@ -86,9 +87,18 @@ class Generator:
         self.trials: list[Trial] = []
         self.progress = progress or (lambda line: print(line, flush=True))
         self.t_start = time.monotonic()
-        self.pool = memory.create_mempool(
-            n=4095, template=UDP4.build(length=max(cfg.sizes) - 4, eth_src=self.txq)
-        )
+        self.pools: dict[int, Any] = {}
+
+    def pool(self, size: int) -> Any:
+        """The buffers of ``size``-byte frames: a template of exactly that size, so that the
+        IP and UDP lengths and checksums a real device under test checks are right."""
+        if size not in self.pools:
+            frame = bytearray(UDP4.build(length=size - 4, eth_src=self.txq))
+            # a router drops a bad IPv4 header checksum; UDP's stays 0 (none), as the
+            # signature in the payload changes with every frame
+            frame[24:26] = internet_checksum(bytes(frame[14:34])).to_bytes(2, "big")
+            self.pools[size] = memory.create_mempool(n=4095, template=bytes(frame))
+        return self.pools[size]
 
     def one(self, size: int, rate: float, duration: float, burst: int = 0) -> Trial:
         """One trial of ``duration`` s at ``rate`` frames/s (burst > 0: that many frames
@@ -112,7 +122,7 @@ class Generator:
         timeout = duration * 1.5 + 1.0  # the generator cannot keep up: stop anyway
         try:
             tx_task = moonpy.start_task(
-                _send, self.txq, self.pool, ss.id, frame, intended, timeout, cfg.drain
+                _send, self.txq, self.pool(size), ss.id, frame, intended, timeout, cfg.drain
             )
             st, before, after = tx_task.wait()
         finally:
