@@ -84,11 +84,17 @@ class StreamView:
 
     def attach(self, view: Group) -> Group:
         """The dashboard ``view`` with the stream table below it (when there are streams)."""
-        try:
-            table = self.table()
-        except ValueError:  # a set freed while it was read: it is gone next time
-            table = None
+        table = streams_panel()
         return view if table is None else Group(view, table)
+
+
+def streams_panel(_view: object = None) -> Table | None:
+    """The live stream table as a dashboard panel (None without streams); the dashboard's
+    state is not needed, the C counters are read here."""
+    try:
+        return StreamView().table()
+    except ValueError:  # a set freed while it was read: it is gone next time
+        return None
 
 
 class StreamResults:
