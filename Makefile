@@ -59,7 +59,7 @@ compat: .build-stamp
 	@test -n "$(MOONGEN)" -a -n "$(LIBMOON)" || { echo "usage: make compat MOONGEN=path LIBMOON=path"; exit 2; }
 	$(PY) -m moonpy.tools.compat --moongen $(MOONGEN) --libmoon $(LIBMOON)
 
-# third-party scripts (moonpy/tools/compat_wild.py) from checkouts under WILD/OWNER/NAME;
+# third-party scripts (moonpy/tools/compat_wild/cases.py) from checkouts under WILD/OWNER/NAME;
 # MOONGEN (optional) is a MoonGen checkout for scripts that load its rfc2544 utils
 compat-wild: .build-stamp
 	@test -n "$(WILD)" || { echo "usage: make compat-wild WILD=path [MOONGEN=path]"; exit 2; }

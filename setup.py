@@ -8,8 +8,8 @@ import sys
 from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
-# scripts `moonpy bench` runs, copied into the package so an installed wheel has them
-# (in a checkout moonpy.tools.bench reads them in place): checkout path -> moonpy/tools/_data/<name>
+# scripts `moonpy bench` runs, copied into the package so an installed wheel has them (in a
+# checkout moonpy.tools.bench_runs reads them in place): checkout path -> moonpy/tools/_data/NAME
 BENCH_SCRIPTS = ["lua_scripts/benchmark.lua", "examples/udp-load.py"]
 
 

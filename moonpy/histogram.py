@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterator
 from typing import IO
 
+from moonpy.log import log_info, lua_number
+
 
 def _fmt1(x: float) -> str:
     return "-nan" if math.isnan(x) else f"{x:.1f}"
@@ -128,9 +130,9 @@ class Histogram:
     def save(self, file: str | IO[str]) -> None:
         """Write ``value,count`` lines in increasing value."""
         self._ensure()
-        lines = "".join(f"{_num(k)},{v}\n" for k, v in self.sorted_histo)
+        lines = "".join(f"{lua_number(k)},{v}\n" for k, v in self.sorted_histo)
         if isinstance(file, str):
-            print(f"[INFO]  Saving histogram to '{file}'", flush=True)
+            log_info(f"Saving histogram to '{file}'")
             with open(file, "w") as f:
                 f.write(lines)
         else:
@@ -139,10 +141,6 @@ class Histogram:
     def __len__(self) -> int:
         self._ensure()
         return self.num_samples
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(x)
 
 
 def _quartiles(cells: list[tuple[float, int]], n: int) -> tuple[float, float, float]:

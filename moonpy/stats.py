@@ -24,16 +24,23 @@ from collections.abc import Iterable
 from typing import IO, TYPE_CHECKING, Any, cast
 
 # scripts call stats.log_info(...) (the examples do): the log lines live in moonpy.log
-from moonpy.log import code, log_error, log_info, log_warn, lua_number  # noqa: F401
+from moonpy.log import (  # noqa: F401
+    STATS_CSV_HEADER,
+    code,
+    log_error,
+    log_info,
+    log_warn,
+    lua_number,
+    stats_csv_row,
+    stats_final_line,
+    stats_line,
+)
 from moonpy.timer import get_time
 
 if TYPE_CHECKING:
     from moonpy.device import Device, RxQueue, TxQueue
     from moonpy.packet import Packet
     from moonpy.tasks import Task
-
-_RX_COLOR, _TX_COLOR = "1;36", "0;34"
-
 
 # ---- math (MoonGen's stats.average, stdDev, addStats) -------------------------------
 
@@ -192,41 +199,37 @@ class Counter:
             if key in _csv_headers_done:
                 return
             _csv_headers_done.add(key)
-        self.file.write("Time,Device,Direction,PacketRate,Mbit,MbitWithFraming,TotalPackets,"
-                        "TotalBytes\n")  # fmt: skip
+        self.file.write(STATS_CSV_HEADER + "\n")
         self.file.flush()
-
-    def _color(self) -> str:
-        return code(_RX_COLOR if self.direction == "RX" else _TX_COLOR)
 
     def _emit_update(self, mpps: float, mbit: float, wire: float) -> None:
         if self.format == "plain":
-            self.file.write(
-                f"{self._color()}[{self.name}] {self.direction}{code()}: "
-                f"{mpps:.2f} Mpps, {mbit:.0f} Mbit/s ({wire:.0f} Mbit/s with framing)\n"
-            )
+            self.file.write(stats_line(self.name, self.direction, mpps, mbit, wire) + "\n")
             self.file.flush()
         elif self.format == "csv":
             self._csv_row(mpps, mbit, wire)
 
     def _emit_final(self) -> None:
         if self.format == "plain":
-            self.file.write(
-                f"{self._color()}[{self.name}] {self.direction}{code()}: "
-                f"{self.mpps.avg:.2f} (StdDev {self.mpps.std_dev:.2f}) Mpps, "
-                f"{self.mbit.avg:.0f} (StdDev {self.mbit.std_dev:.0f}) Mbit/s "
-                f"({self.wire_mbit.avg:.0f} Mbit/s with framing), total {self.total} packets "
-                f"with {self.total_bytes} bytes (incl. CRC)\n"
+            line = stats_final_line(
+                self.name,
+                self.direction,
+                (self.mpps.avg, self.mpps.std_dev),
+                (self.mbit.avg, self.mbit.std_dev),
+                self.wire_mbit.avg,
+                self.total,
+                self.total_bytes,
             )
+            self.file.write(line + "\n")
             self.file.flush()
         elif self.format == "csv":
             self._csv_row(self.mpps.avg, self.mbit.avg, self.wire_mbit.avg)
 
     def _csv_row(self, mpps: float, mbit: float, wire: float) -> None:
-        self.file.write(
-            f"{int(time.time())},{self.name},{self.direction},{lua_number(mpps)},{lua_number(mbit)},"
-            f"{lua_number(wire)},{self.total},{self.total_bytes}\n"
+        row = stats_csv_row(
+            time.time(), self.name, self.direction, mpps, mbit, wire, self.total, self.total_bytes
         )
+        self.file.write(row + "\n")
         self.file.flush()
 
 

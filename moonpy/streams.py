@@ -244,7 +244,7 @@ MAX_SETS = 16
 
 def summary() -> list[dict[str, Any]]:
     """Every live stream set's streams (those that sent or received) and malformed counts:
-    the end-of-run summary and ``--output`` JSONL (console.py)."""
+    the end-of-run summary and ``--output`` JSONL (moonpy/console/)."""
     out = []
     for sid in range(MAX_SETS):
         if _dpdk.streams_size(sid) == 0:

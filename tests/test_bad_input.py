@@ -251,7 +251,7 @@ def test_configuring_a_port_twice_keeps_the_first_and_warns(tmp_path):
     assert "QUEUES 2" in proc.stdout
 
 
-# ---- issue 27: one line for each bad input, before DPDK starts where it can --------------
+# ---- one line for each bad input, before DPDK starts where it can ------------------------
 
 PCAP_HEAD = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
 FRAME = bytes(range(60))

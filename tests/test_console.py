@@ -12,15 +12,10 @@ import pytest
 from conftest import ROOT, child_env, run_moonpy
 from rich.console import Console
 
-from moonpy.console.dashboard import (
-    PortRates,
-    lua_number,
-    port_table,
-    rates,
-    render_dashboard,
-    summary_table,
-)
+from moonpy.console.dashboard import port_table, render_dashboard, summary_table
+from moonpy.console.sampler import PortRates, rates
 from moonpy.core.engine import Counters
+from moonpy.log import lua_number
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 ESC = "\x1b"
@@ -254,6 +249,27 @@ def test_live_histograms_and_script_counters_render():
     assert "script counters" in text and "5,589,627" in text
     assert "latency (live, ns)" in text and "14570" in text
     assert "110 █" in text and " 3100 │" in text
+
+
+def test_extra_panels_follow_the_standard_ones_and_none_is_left_out():
+    from rich.text import Text
+
+    seen = []
+
+    def streams_panel(view):
+        seen.append(view.title)
+        return Text(f"streams of {view.title}")
+
+    console = Console(record=True, width=100, color_system=None, force_terminal=False)
+    console.print(
+        render_dashboard(
+            "x.lua", 1.0, -1.0, [], [("t", 1, "worker", "running", 5)], {}, {},
+            panels=[lambda view: None, streams_panel],
+        )
+    )  # fmt: skip
+    text = console.export_text()
+    assert seen == ["x.lua"]
+    assert text.index("tasks") < text.index("streams of x.lua"), text
 
 
 def test_sparkline_scales_to_the_largest_bucket():

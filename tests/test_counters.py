@@ -1,6 +1,7 @@
-"""Exact counters on the virtual cable (issues 22 item 3, 27 item 1): frames of known,
-mixed sizes; packets and bytes checked on both ends, per task and per device, read and
-unread receivers, over capacity, stopped mid-run, and with tasks sharing cores."""
+"""Exact counters on the virtual cable, counted as a NIC counts them (a load generator is
+only as good as its counts): frames of known, mixed sizes; packets and bytes checked on
+both ends, per task and per device, read and unread receivers, over capacity, stopped
+mid-run, and with tasks sharing cores."""
 
 from __future__ import annotations
 

@@ -164,6 +164,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "base": {"core", "api", "bridge", "console", "app", "tools"},
     "core": {"api", "bridge", "console", "app", "tools"},
     "api": {"bridge", "console", "app", "tools"},
+    "bridge": {"console", "app", "tools"},
+    "console": {"bridge", "app", "tools"},
 }
 
 

@@ -10,7 +10,7 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_lua_packets import Lua
+from lua_packet_rig import Lua
 
 pytestmark = pytest.mark.lua
 

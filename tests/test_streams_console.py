@@ -13,7 +13,7 @@ from conftest import run_moonpy
 from rich.console import Console
 from test_console import run_under_pty
 
-from moonpy.console.dashboard import ResultWriter
+from moonpy.console.results import ResultWriter
 from moonpy.console.streams_table import StreamView, fmt_ns
 
 pytestmark = pytest.mark.dpdk

@@ -5,7 +5,10 @@ moment one copy changes without the other:
 - header layouts: moonpy/proto/*.py and moonpy/lua/proto/*.lua, built both ways, same bytes;
 - device.config defaults: moonpy/lua/device.lua, moonpy/device.py, moonpy/core/engine.py;
 - MoonGen's counter lines: moonpy/lua/stats.lua and moonpy/stats.py against one snapshot of
-  the text MoonGen prints (tests/snapshots/moongen_stats.txt).
+  the text MoonGen prints (tests/snapshots/moongen_stats.txt); the console's --output CSV
+  rows (moonpy/console/results.py) are the same rows, from the same formatter (moonpy/log.py);
+- MoonGen's log prefixes: moonpy/lua/log.lua and moonpy/log.py, plain and coloured;
+- histogram files: histogram:save in moonpy/lua/histogram.lua and Histogram.save.
 """
 
 from __future__ import annotations
@@ -128,7 +131,7 @@ STACK_PAIRS = [
 @pytest.fixture(scope="module")
 def lua_packets():
     pytest.importorskip("lupa.luajit21")
-    from test_lua_packets import Lua
+    from lua_packet_rig import Lua
 
     return Lua()
 
@@ -236,3 +239,73 @@ def test_counter_lines_match_moongens_text_in_python_and_lua(monkeypatch, sectio
     want = snapshot()[section]
     assert python_lines(fmt, color, monkeypatch) == want, "moonpy/stats.py drifted"
     assert lua_lines(fmt, color) == want, "moonpy/lua/stats.lua drifted"
+
+
+def test_console_csv_rows_are_moongens_counter_rows(tmp_path, monkeypatch):
+    from moonpy.console.results import ResultWriter
+    from moonpy.console.sampler import PortRates
+
+    monkeypatch.setattr(time, "time", lambda: WALL)
+    want = snapshot()["csv"].splitlines()
+    path = tmp_path / "run.csv"
+    writer = ResultWriter(str(path), {})
+    # the snapshot's last row: 1 Mpps, 512 Mbit/s, 672 with framing, its totals
+    port = PortRates(42, "cable", tx_mpps=1.0, tx_mbit=512.0, tx_wire_mbit=672.0)
+    port.tx_packets, port.tx_bytes = 4_500_000, 288_000_000
+    writer.sample(1.0, [port])
+    writer.close()
+    header, _rx, tx = path.read_text().splitlines()
+    assert header == want[0]
+    assert tx == want[-1].replace("Port 42", "Device: id=42")
+
+
+# ---- MoonGen's log prefixes ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("color", [True, False])
+def test_log_lines_are_the_same_in_python_and_lua(color):
+    pytest.importorskip("lupa.luajit21")
+    from test_lua_stats import new_runtime
+
+    from moonpy.log import error_line, info_line, warn_line
+
+    lua = new_runtime()
+    lua.execute('print = function(s) io.stdout:write(s, "\\n") end')
+    if not color:
+        lua.execute("MOONPY_LOG_COLOR = false")
+    lua.execute('local log = require "log"; log:info("a %d", 1); log:warn("b"); log:error("c")')
+    want = "".join(line + "\n" for line in (info_line("a 1", color), warn_line("b", color),
+                                             error_line("c", color)))  # fmt: skip
+    assert str(lua.eval("output()")) == want
+
+
+# ---- histogram files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("color", [True, False])
+def test_histogram_files_are_the_same_from_python_and_lua(tmp_path, monkeypatch, capsys, color):
+    pytest.importorskip("lupa.luajit21")
+    from test_lua_stats import new_runtime
+
+    from moonpy import histogram, log
+
+    values = [1234] * 17 + [2.5, 1e15, 0.1, 7619.047619047619, -3]
+    monkeypatch.setattr(log, "COLOR", color)
+    h = histogram.Histogram()
+    for v in values:
+        h.update(v)
+    h.save(str(tmp_path / "py.csv"))
+    py_line = capsys.readouterr().out
+
+    lua = new_runtime()
+    lua.execute('print = function(s) io.stdout:write(s, "\\n") end')
+    if not color:
+        lua.execute("MOONPY_LOG_COLOR = false")
+    lua.execute('hist = require "histogram"')
+    lua.eval(
+        "function(values, name) local h = hist() for _, v in ipairs(values) do h:update(v) end "
+        "h:save(name) end"
+    )(lua.table(*values), str(tmp_path / "lua.csv"))
+    lua_line = str(lua.eval("output()"))
+    assert (tmp_path / "py.csv").read_text() == (tmp_path / "lua.csv").read_text()
+    assert py_line.replace("py.csv", "lua.csv") == lua_line

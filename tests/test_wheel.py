@@ -46,7 +46,7 @@ def test_bench_list_works_from_an_installed_wheel(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = subprocess.run(
         [str(py), "-c",
-         "import moonpy.tools.bench as b; print(b.__file__, b.IN_CHECKOUT, b.BENCH_LUA)"],
+         "import moonpy.tools.bench_runs as b; print(b.__file__, b.IN_CHECKOUT, b.BENCH_LUA)"],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=60,
     )  # fmt: skip
     assert where.returncode == 0, where.stderr

@@ -21,7 +21,7 @@ import signal
 import sys
 import traceback
 
-from moonpy import _dpdk
+from moonpy import _dpdk, log
 from moonpy.app.report import report_leaks, run_meta
 from moonpy.core.config import Config, check_writable, load_file, parse_port_option
 from moonpy.core.engine import Engine, remove_runtime_dir
@@ -273,9 +273,10 @@ def check_dpdk_config(path: str, opts: argparse.Namespace) -> None:
             f"--dpdk-config={path}: dpdk-conf.lua files are not read by "
             "moonpy; use --config FILE.toml or --port/--cores/--eal options"
         )
-    print(
-        f"[INFO]  --dpdk-config={path} ignored: moonpy's ports come from --port/--config",
+    log.log_info(
+        f"--dpdk-config={path} ignored: moonpy's ports come from --port/--config",
         file=sys.stderr,
+        color=False,
     )
 
 
@@ -359,8 +360,6 @@ def main(argv: list[str] | None = None) -> int:
     if not opts.color and (not sys.stdout.isatty() or os.environ.get("NO_COLOR")):
         opts.no_color = True  # piped into a file or another program: no escape codes
     if opts.no_color:
-        from moonpy import log
-
         log.set_color(False)
     if opts.debug:
         os.environ["MOONPY_DEBUG"] = "1"  # Lua errors keep moonpy's own frames too

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from moonpy.errors import ConfigError
+from moonpy.log import log_warn
 
 MAGIC_US = 0xA1B2C3D4
 MAGIC_NS = 0xA1B23C4D
@@ -47,10 +48,10 @@ def read_pcap(path: str, partial: bool = False, warn: bool = True) -> list[Recor
         if not partial or not records:
             raise ConfigError(str(e)) from None
         if warn:
-            print(
-                f"[WARN]  {e}: replaying the {len(records)} complete records before it",
+            log_warn(
+                f"{e}: replaying the {len(records)} complete records before it",
                 file=sys.stderr,
-                flush=True,
+                color=False,
             )
         return records
     except FileNotFoundError:

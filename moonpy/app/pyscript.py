@@ -22,9 +22,10 @@ from types import ModuleType
 from typing import Any
 
 from moonpy import _dpdk, device, log, memory, tasks
-from moonpy.app.report import failed_tasks_line, report_leaks, run_meta
+from moonpy.app.report import report_leaks, run_meta
 from moonpy.core.config import Config
 from moonpy.core.engine import Engine, queue_packets, remove_runtime_dir
+from moonpy.log import failed_tasks_line
 
 MODULE_NAME = "moonpy_script"
 
@@ -104,11 +105,10 @@ def _interrupt_on_signal(done: threading.Event, patience: float = 1.0) -> None:
         if _dpdk.signal_received():
             if done.wait(patience):
                 return
-            print(
-                f"[INFO]  the master did not return within {patience:.0f} s of the signal: "
-                "interrupting it",
+            log.log_info(
+                f"the master did not return within {patience:.0f} s of the signal: interrupting it",
                 file=sys.stderr,
-                flush=True,
+                color=False,
             )
             _thread.interrupt_main()
             return

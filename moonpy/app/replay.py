@@ -26,6 +26,7 @@ from moonpy.app.report import report_leaks
 from moonpy.core.config import Config, check_writable
 from moonpy.core.engine import Engine
 from moonpy.errors import ConfigError
+from moonpy.log import log_info, log_warn
 
 
 def replay_parser() -> argparse.ArgumentParser:
@@ -118,10 +119,10 @@ def load_frames(path: str) -> tuple[bytes, array.array, array.array, list[float]
     empty = sum(1 for r in records if not r.data)
     if empty:
         # a NIC cannot send a 0-byte frame: such records (seen in broken captures) are left out
-        print(
-            f"[WARN]  {path}: {empty} zero-length record(s) skipped (nothing to send)",
+        log_warn(
+            f"{path}: {empty} zero-length record(s) skipped (nothing to send)",
             file=sys.stderr,
-            flush=True,
+            color=False,
         )
         records = [r for r in records if r.data]
     if not records:
@@ -187,11 +188,10 @@ def departure_times(stamps: list[float], speed: float, hz: float) -> array.array
         due = offset
         out.append(offset)
     if back:
-        print(
-            f"[WARN]  {back} frame(s) have a timestamp before the previous frame's: "
-            "sent right after it",
+        log_warn(
+            f"{back} frame(s) have a timestamp before the previous frame's: sent right after it",
             file=sys.stderr,
-            flush=True,
+            color=False,
         )
     return out
 
@@ -211,10 +211,10 @@ class Progress:
         while not self._stop.wait(self.interval):
             sent = self.engine.counters(self.port).opackets - self._base
             share = f" ({100.0 * sent / self.total:.1f} %)" if self.total else ""
-            print(
-                f"[INFO]  replay: {sent} frames sent{share} after {time.monotonic() - start:.0f} s",
+            log_info(
+                f"replay: {sent} frames sent{share} after {time.monotonic() - start:.0f} s",
                 file=sys.stderr,
-                flush=True,
+                color=False,
             )
 
     def start(self) -> None:

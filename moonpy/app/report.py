@@ -31,17 +31,6 @@ def report_leaks(leaks: list[str], code: int, reclaimed: dict[str, int] | None =
     return code
 
 
-def failed_tasks_line(names: list[str]) -> str:
-    """The run's closing line when tasks died on an error: the run went on past them (as
-    in libmoon), so the end, where the exit status is read, says which ones failed."""
-    unique = sorted(set(names))
-    n = len(names)
-    return (
-        f"[ERROR] {n} task{'s' if n > 1 else ''} failed ({', '.join(unique)}; "
-        "errors above); exit status 1"
-    )
-
-
 def run_meta(opts: Any, cfg: Any, engine: Any) -> dict:
     """What a results file needs to reproduce the run."""
     from moonpy import __version__, _dpdk

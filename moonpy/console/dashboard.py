@@ -1,205 +1,32 @@
-"""What a run shows and records: the live dashboard (rich), the final summary,
-and machine-readable results (JSON lines, CSV).
+"""What a run shows: the live dashboard (rich) and the final summary table.
 
-Everything here reads counters the C layer keeps (per-port device counters
-through the engine) from its own thread: nothing in a TX path waits for it.
-It never sends a packet. Lua's `print` writes to file descriptor 1 directly, so
-while the dashboard is live, fd 1 is a pipe whose lines are shown above it.
+Lua's `print` writes to file descriptor 1 directly, so while the dashboard is live, fd 1 is
+a pipe whose lines are shown above it. Sampling and rates: ``sampler.py``; the summary and
+result files: ``results.py``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
 from moonpy import _dpdk
-from moonpy.console.streams_table import StreamResults, StreamView
-from moonpy.core.engine import Counters, Engine
-
-CRC = 4  # bytes per frame counted in MoonGen's Mbit/s
-FRAMING = 20  # preamble + SFD + inter-frame gap, for "with framing"
-
-
-@dataclass
-class PortRates:
-    """One port's rates over the last interval and totals since the start."""
-
-    port: int
-    kind: str
-    tx_mpps: float = 0.0
-    tx_mbit: float = 0.0
-    tx_wire_mbit: float = 0.0
-    rx_mpps: float = 0.0
-    rx_mbit: float = 0.0
-    rx_wire_mbit: float = 0.0
-    tx_packets: int = 0
-    tx_bytes: int = 0
-    rx_packets: int = 0
-    rx_bytes: int = 0
-    missed: int = 0
-    errors: int = 0
-    peak_tx_mpps: float = 0.0
-    peak_rx_mpps: float = 0.0
-
-
-def rates(
-    prev: Counters, cur: Counters, dt: float
-) -> tuple[float, float, float, float, float, float]:
-    """(tx mpps, tx mbit, tx wire mbit, rx mpps, rx mbit, rx wire mbit) from two samples,
-    counted as MoonGen does: bytes include the CRC, wire adds 20 B per frame."""
-    if dt <= 0:
-        return (0.0,) * 6  # type: ignore[return-value]
-    out = []
-    # RX as getRxStats counts it (missed frames too), so the table shows the rate a
-    # script's device RX counter prints for the same port
-    (rp, rb), (pp, pb) = cur.rx_stats(), prev.rx_stats()
-    for pk, by in (
-        (cur.opackets - prev.opackets, cur.obytes - prev.obytes),
-        (rp - pp, rb - pb),
-    ):
-        mpps = pk / dt / 1e6
-        mbit = (by + CRC * pk) * 8 / dt / 1e6
-        out += [mpps, mbit, mbit + mpps * FRAMING * 8]
-    return tuple(out)  # type: ignore[return-value]
-
-
-@dataclass
-class Sampler:
-    """Samples the configured ports' counters at a fixed interval."""
-
-    engine: Engine
-    interval: float = 0.5
-    on_sample: Callable[[float, list[PortRates]], None] | None = None
-    latest: list[PortRates] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
-    _first: dict[int, Counters] = field(default_factory=dict)
-    _prev: dict[int, tuple[float, Counters]] = field(default_factory=dict)
-    _peaks: dict[int, tuple[float, float]] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def sample(self) -> list[PortRates]:
-        now = time.monotonic()
-        out = []
-        for port in self.engine.ports:
-            if not port.configured:
-                continue
-            cur = self.engine.counters(port.id)
-            self._first.setdefault(port.id, cur)
-            t0, prev = self._prev.get(port.id, (now, cur))
-            r = PortRates(port.id, port.kind)
-            (r.tx_mpps, r.tx_mbit, r.tx_wire_mbit, r.rx_mpps, r.rx_mbit, r.rx_wire_mbit) = rates(
-                prev, cur, now - t0
-            )
-            r.tx_packets, r.tx_bytes = cur.opackets, cur.obytes + CRC * cur.opackets
-            rx_pkts, rx_bytes = cur.rx_stats()
-            r.rx_packets, r.rx_bytes = rx_pkts, rx_bytes + CRC * rx_pkts
-            r.missed, r.errors = cur.imissed, cur.ierrors + cur.oerrors + cur.rx_nombuf
-            ptx, prx = self._peaks.get(port.id, (0.0, 0.0))
-            r.peak_tx_mpps, r.peak_rx_mpps = max(ptx, r.tx_mpps), max(prx, r.rx_mpps)
-            self._peaks[port.id] = (r.peak_tx_mpps, r.peak_rx_mpps)
-            self._prev[port.id] = (now, cur)
-            out.append(r)
-        self.latest = out
-        if self.on_sample:
-            self.on_sample(now - self.started, out)
-        return out
-
-    def start(self) -> Sampler:
-        self.started = time.monotonic()
-
-        def loop() -> None:
-            while not self._stop.wait(self.interval):
-                try:
-                    self.sample()
-                except _dpdk.DpdkError:
-                    return  # ports are going away: the run is over
-
-        self._thread = threading.Thread(target=loop, name="moonpy-sampler", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join()
-
-    def totals(self) -> dict[int, Counters]:
-        return {p.id: self.engine.counters(p.id) for p in self.engine.ports if p.configured}
-
-    def first(self, port: int) -> Counters | None:
-        return self._first.get(port)
-
-
-class ResultWriter:
-    """``--output FILE``: JSON lines (``.jsonl``/``.json``) or MoonGen's CSV format."""
-
-    CSV_HEADER = "Time,Device,Direction,PacketRate,Mbit,MbitWithFraming,TotalPackets,TotalBytes"
-
-    def __init__(self, path: str, meta: dict[str, Any]) -> None:
-        self.path = path
-        self.csv = path.endswith(".csv")
-        self.file: TextIO = open(path, "w")  # noqa: SIM115 - closed in close()
-        if self.csv:
-            self.file.write(self.CSV_HEADER + "\n")
-        else:
-            self._json({"type": "run", **meta})
-        self.streams = StreamResults(path, self._json)
-
-    def _json(self, obj: dict[str, Any]) -> None:
-        self.file.write(json.dumps(obj, sort_keys=True) + "\n")
-        self.file.flush()
-
-    def sample(self, elapsed: float, ports: list[PortRates]) -> None:
-        for r in ports:
-            if self.csv:
-                now = int(time.time())
-                for d, mpps, mbit, wire, tot, byt in (
-                    ("RX", r.rx_mpps, r.rx_mbit, r.rx_wire_mbit, r.rx_packets, r.rx_bytes),
-                    ("TX", r.tx_mpps, r.tx_mbit, r.tx_wire_mbit, r.tx_packets, r.tx_bytes),
-                ):
-                    self.file.write(
-                        f"{now},Device: id={r.port},{d},{lua_number(mpps)},"
-                        f"{lua_number(mbit)},{lua_number(wire)},{tot},{byt}\n"
-                    )
-            else:
-                self._json({"type": "sample", "elapsed": round(elapsed, 6), **asdict(r)})
-        self.file.flush()
-        self.streams.sample(elapsed)
-
-    def summary(self, summary: dict[str, Any]) -> None:
-        if not self.csv:
-            self._json({"type": "summary", **summary})
-
-    def close(self) -> None:
-        self.file.close()
-        self.streams.close()
-
-
-def lua_number(x: float) -> str:
-    """Lua's tostring for numbers (%.14g), as MoonGen's CSV writes them."""
-    if x != x:
-        return "nan"
-    if x == int(x) and abs(x) < 1e15:
-        return str(int(x))
-    return f"{x:.14g}"
-
-
-# ---- rendering ------------------------------------------------------------------
-
+from moonpy.console.results import ResultWriter, build_summary, pacing_line, pacing_reports
+from moonpy.console.sampler import PortRates, Sampler
+from moonpy.console.streams_table import StreamView, streams_panel
+from moonpy.core.engine import Engine
 
 # numbers are never cut to "6,75…": where a table is wider than the terminal the
 # header words wrap (no vertical rules: more room) and a number that still cannot fit
@@ -251,6 +78,128 @@ def port_table(
     return t
 
 
+@dataclass
+class View:
+    """What one frame of the live dashboard shows; each panel renders a part of it."""
+
+    title: str
+    elapsed: float
+    time_left: float  # < 0: the run has no deadline
+    ports: list[PortRates]
+    tasks: list[tuple[str, int, str, str, int]]  # name, core, kind, state, packets
+    queue_rates: dict[tuple[int, int], tuple[float, float]]  # (port, queue): (Mbit/s, Mpps)
+    achieved: dict[tuple[int, int], float]
+    counters: dict[str, tuple] = field(default_factory=dict)
+    histograms: dict[str, tuple] = field(default_factory=dict)
+    pacing: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+
+
+# a panel: one part of the dashboard, or None where it has nothing to show
+Panel = Callable[[View], RenderableType | None]
+
+
+def header_panel(v: View) -> RenderableType:
+    head = Text.assemble((f"moonpy  {v.title}", "bold"), f"   elapsed {v.elapsed:6.1f} s")
+    if v.time_left < 0:
+        return head
+    total = v.elapsed + v.time_left
+    bar = ProgressBar(total=total, completed=v.elapsed, width=50)
+    return Group(head, Group(bar, Text(f"{v.time_left:5.1f} s left")))
+
+
+def ports_panel(v: View) -> RenderableType:
+    return port_table(v.ports, v.queue_rates)
+
+
+def pacing_panel(v: View) -> RenderableType | None:
+    """Rate targets and the software pacer's own counts per queue (`pacer_report`), also
+    for queues paced without a target rate (sendWithDelay, rate limiter tasks)."""
+    if not v.queue_rates and not v.pacing:
+        return None
+    rt = Table(title="rate control (software pacing)", title_justify="left")
+    for col in ("port", "queue", "target", "achieved", "gaps +-256 ns", "sender lost"):
+        rt.add_column(col, justify="right")
+    for port, q in sorted(set(v.queue_rates) | set(v.pacing)):
+        rep = v.pacing.get((port, q))
+        if (port, q) in v.queue_rates:
+            mbit, mpps = v.queue_rates[(port, q)]
+            target = f"{mbit:.0f} Mbit/s" if mbit else f"{mpps:.3f} Mpps"
+            got = v.achieved.get((port, q), 0.0)
+            done = f"{got:.0f} Mbit/s" if mbit else f"{got:.3f} Mpps"
+        else:  # sendWithDelay or a rate limiter: per-frame gaps, no single target
+            target, done = "per-frame gaps", f"{rep['mpps']:.3f} Mpps" if rep else ""
+        rt.add_row(
+            str(port),
+            str(q),
+            target,
+            done,
+            f"{rep['gaps_within_256ns']:.2f} %" if rep else "",
+            f"{rep['thread_lost']:.2f} %" if rep else "",
+        )
+    return rt
+
+
+def counters_panel(v: View) -> RenderableType | None:
+    if not v.counters:
+        return None
+    ct = Table(title="script counters", title_justify="left")
+    for col in ("counter", "Mpps", "Mbit/s", "total"):
+        ct.add_column(col, justify="left" if col == "counter" else "right")
+    for name, (mpps, mbit, total) in sorted(v.counters.items()):
+        ct.add_row(name, f"{mpps:.2f}", f"{mbit:.0f}", f"{total:,}")
+    return ct
+
+
+def histograms_panel(v: View) -> RenderableType | None:
+    if not v.histograms:
+        return None
+    ht = Table(title="latency (live, ns)", title_justify="left")
+    for col in ("histogram", "samples", "p50", "p90", "p99", "max", "distribution"):
+        ht.add_column(col, justify="left" if col in ("histogram", "distribution") else "right")
+    for name, (n, p50, p90, p99, pmax, lo, hi, counts) in sorted(v.histograms.items()):
+        ht.add_row(
+            name,
+            f"{n:,}",
+            f"{p50:.0f}",
+            f"{p90:.0f}",
+            f"{p99:.0f}",
+            f"{pmax:.0f}",
+            f"{lo:.0f} {sparkline(counts)} {hi:.0f}",
+        )
+    return ht
+
+
+def tasks_panel(v: View) -> RenderableType | None:
+    if not v.tasks:
+        return None
+    tt = Table(title="tasks", title_justify="left")
+    for col in ("task", "core", "kind", "state", "packets"):
+        tt.add_column(col, justify="right" if col == "packets" else "left")
+    for name, core, kind, state, packets in v.tasks:
+        style = {"running": "green", "failed": "bold red"}.get(state, "")
+        tt.add_row(name, str(core), kind, Text(state, style=style), f"{packets:,}")
+    return tt
+
+
+# the dashboard, top to bottom; a new panel (in its own module under moonpy/console/) is
+# one more entry here, or passed to RunConsole as one of its ``panels``
+PANELS: list[Panel] = [
+    header_panel,
+    ports_panel,
+    pacing_panel,
+    counters_panel,
+    histograms_panel,
+    tasks_panel,
+    streams_panel,  # per-stream statistics (console/streams_table.py)
+]
+
+
+def compose(view: View, panels: Sequence[Panel] = ()) -> Group:
+    """The live view: the standard panels, then ``panels``, each where it has something."""
+    parts = [p(view) for p in (*PANELS, *panels)]
+    return Group(*(r for r in parts if r is not None))
+
+
 def render_dashboard(
     title: str,
     elapsed: float,
@@ -262,75 +211,23 @@ def render_dashboard(
     counters: dict[str, tuple] | None = None,
     histograms: dict[str, tuple] | None = None,
     pacing: dict[tuple[int, int], dict[str, Any]] | None = None,
+    panels: Sequence[Panel] = (),
 ) -> Group:
-    """The live view: header with time, port table, rate targets, task table. ``pacing``:
-    the software pacer's own counts per queue (`pacer_report`), also for queues paced
-    without a target rate (sendWithDelay, rate limiter tasks)."""
-    head = Text.assemble((f"moonpy  {title}", "bold"), f"   elapsed {elapsed:6.1f} s")
-    parts: list[Any] = [head]
-    if time_left >= 0:
-        total = elapsed + time_left
-        parts.append(
-            Group(
-                ProgressBar(total=total, completed=elapsed, width=50),
-                Text(f"{time_left:5.1f} s left"),
-            )
-        )
-    parts.append(port_table(ports, queue_rates))
-    pacing = pacing or {}
-    if queue_rates or pacing:
-        rt = Table(title="rate control (software pacing)", title_justify="left")
-        for col in ("port", "queue", "target", "achieved", "gaps +-256 ns", "sender lost"):
-            rt.add_column(col, justify="right")
-        for port, q in sorted(set(queue_rates) | set(pacing)):
-            rep = pacing.get((port, q))
-            if (port, q) in queue_rates:
-                mbit, mpps = queue_rates[(port, q)]
-                target = f"{mbit:.0f} Mbit/s" if mbit else f"{mpps:.3f} Mpps"
-                got = achieved.get((port, q), 0.0)
-                done = f"{got:.0f} Mbit/s" if mbit else f"{got:.3f} Mpps"
-            else:  # sendWithDelay or a rate limiter: per-frame gaps, no single target
-                target, done = "per-frame gaps", f"{rep['mpps']:.3f} Mpps" if rep else ""
-            rt.add_row(
-                str(port),
-                str(q),
-                target,
-                done,
-                f"{rep['gaps_within_256ns']:.2f} %" if rep else "",
-                f"{rep['thread_lost']:.2f} %" if rep else "",
-            )
-        parts.append(rt)
-    if counters:
-        ct = Table(title="script counters", title_justify="left")
-        for col in ("counter", "Mpps", "Mbit/s", "total"):
-            ct.add_column(col, justify="left" if col == "counter" else "right")
-        for name, (mpps, mbit, total) in sorted(counters.items()):
-            ct.add_row(name, f"{mpps:.2f}", f"{mbit:.0f}", f"{total:,}")
-        parts.append(ct)
-    if histograms:
-        ht = Table(title="latency (live, ns)", title_justify="left")
-        for col in ("histogram", "samples", "p50", "p90", "p99", "max", "distribution"):
-            ht.add_column(col, justify="left" if col in ("histogram", "distribution") else "right")
-        for name, (n, p50, p90, p99, pmax, lo, hi, counts) in sorted(histograms.items()):
-            ht.add_row(
-                name,
-                f"{n:,}",
-                f"{p50:.0f}",
-                f"{p90:.0f}",
-                f"{p99:.0f}",
-                f"{pmax:.0f}",
-                f"{lo:.0f} {sparkline(counts)} {hi:.0f}",
-            )
-        parts.append(ht)
-    if tasks:
-        tt = Table(title="tasks", title_justify="left")
-        for col in ("task", "core", "kind", "state", "packets"):
-            tt.add_column(col, justify="right" if col == "packets" else "left")
-        for name, core, kind, state, packets in tasks:
-            style = {"running": "green", "failed": "bold red"}.get(state, "")
-            tt.add_row(name, str(core), kind, Text(state, style=style), f"{packets:,}")
-        parts.append(tt)
-    return Group(*parts)
+    """The live view: header with time, port table, rate targets, script counters, latency
+    histograms, task table (``View`` says what each argument is), then ``panels``."""
+    view = View(
+        title,
+        elapsed,
+        time_left,
+        ports,
+        tasks,
+        queue_rates,
+        achieved,
+        counters or {},
+        histograms or {},
+        pacing or {},
+    )
+    return compose(view, panels)
 
 
 def print_error(message: str, plain: bool) -> None:
@@ -384,68 +281,6 @@ def summary_table(summary: dict[str, Any]) -> Table:
     return t
 
 
-def build_summary(engine: Engine, sampler: Sampler, elapsed: float) -> dict[str, Any]:
-    """Per-port totals, average (since the port started) and peak rates, loss on cables."""
-    totals = sampler.totals()
-    peaks = {r.port: r for r in sampler.latest}
-    ports = []
-    now = time.monotonic()
-    for pid, c in totals.items():
-        port = engine.port(pid)
-        span = now - port.configured_at  # counters start at 0 when the port starts
-        entry: dict[str, Any] = {
-            "port": pid,
-            "kind": port.kind,
-            "tx_packets": c.opackets,
-            "rx_packets": c.ipackets,
-            "tx_bytes": c.obytes + CRC * c.opackets,
-            "rx_bytes": c.ibytes + CRC * c.ipackets,
-            "seconds": span,
-            "tx_avg_mpps": c.opackets / span / 1e6 if span > 0 else 0.0,
-            "rx_avg_mpps": c.ipackets / span / 1e6 if span > 0 else 0.0,
-            "tx_peak_mpps": peaks[pid].peak_tx_mpps if pid in peaks else 0.0,
-            "rx_peak_mpps": peaks[pid].peak_rx_mpps if pid in peaks else 0.0,
-            "missed": c.imissed,
-            "errors": c.ierrors + c.oerrors,
-            "loss": None,
-        }
-        if port.kind == "cable" and port.peer is not None:
-            sent = engine.counters(port.peer).opackets
-            if sent:
-                entry["loss"] = max(0.0, 1 - c.ipackets / sent)
-        ports.append(entry)
-    return {"elapsed": elapsed, "ports": ports, "pacing": pacing_reports(engine)}
-
-
-def pacing_reports(engine: Engine) -> list[dict[str, Any]]:
-    """What the software pacer did on each TX queue it sent from (setRate without a hardware
-    limiter, sendWithDelay, rate limiter tasks): achieved rate and precision."""
-    out = []
-    for port in engine.ports:
-        for q in range(port.tx_queues):
-            rep = _dpdk.pacer_report(port.dpdk_id, q)
-            if rep is not None:
-                out.append({"port": port.id, "queue": q, **rep})
-    return out
-
-
-def pacing_line(rep: dict[str, Any]) -> str:
-    """One line per paced queue, printed with the summary: every rate-controlled run says
-    how precise it was."""
-    line = (
-        f"[INFO]  Port {rep['port']} tx queue {rep['queue']} paced in software: "
-        f"{rep['mpps']:.6g} Mpps ({rep['mbit']:.6g} Mbit/s) over {rep['frames']:,} frames; "
-        f"{rep['gaps_within_256ns']:.2f} % of gaps within +-256 ns of their target, "
-        f"{rep['late_256ns']:.2f} % of frames more than 256 ns behind schedule; "
-        f"the sending thread lost {rep['thread_lost']:.2f} % of the time to preemption"
-    )
-    if rep.get("made_up", 0.0) > 0:
-        # Poisson pacing keeps its rate by taking a stall's time from later long gaps: the
-        # share says how far the gaps' distribution had to bend (docs/timing.md)
-        line += f", {rep['made_up']:.2f} % made up from later drawn gaps"
-    return line
-
-
 class FdCapture:
     """Routes file descriptor 1 through a pipe while the dashboard is live, so
     output written by C or Lua appears above the live area, not through it."""
@@ -487,13 +322,13 @@ class RunConsole:
     queue_rates: Callable[[], dict[tuple[int, int], tuple[float, float]]] = dict
     live_counters: Callable[[], dict[str, tuple]] = dict
     live_histograms: Callable[[], dict[str, tuple]] = dict
+    panels: list[Panel] = field(default_factory=list)  # shown after the standard ones
     sampler: Sampler | None = None
     writer: ResultWriter | None = None
     _live: Live | None = None
     _capture: FdCapture | None = None
     _console: Console | None = None
     _started: float = 0.0
-    _streams: StreamView = field(default_factory=StreamView)
 
     def start(self) -> None:
         self._started = time.monotonic()
@@ -530,7 +365,7 @@ class RunConsole:
             for r in ports:
                 if r.port == port:
                     achieved[(port, q)] = r.tx_mbit if mbit else r.tx_mpps
-        view = render_dashboard(
+        return render_dashboard(
             self.title,
             elapsed,
             _dpdk.time_left(),
@@ -541,8 +376,8 @@ class RunConsole:
             self.live_counters(),
             self.live_histograms(),
             {(r["port"], r["queue"]): r for r in pacing_reports(self.engine)},
+            self.panels,
         )
-        return self._streams.attach(view)
 
     def finish(self, exit_code: int) -> dict[str, Any]:
         """Stop sampling, print the summary (and store it); returns the summary."""
@@ -582,7 +417,7 @@ class RunConsole:
                 print(pacing_line(rep), flush=True)
         if self.live and self._console is not None and summary["ports"]:
             self._console.print(summary_table(summary))
-            streams_final = self._streams.table(summary["streams"])
+            streams_final = StreamView().table(summary["streams"])
             if streams_final is not None:
                 self._console.print(streams_final)
             for name, h in summary["latency"].items():

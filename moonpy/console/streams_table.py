@@ -11,7 +11,6 @@ import time
 from typing import Any, TextIO
 
 from rich import box
-from rich.console import Group
 from rich.table import Table
 
 from moonpy import streams
@@ -81,11 +80,6 @@ class StreamView:
         t.caption = "; ".join(bad + [f"latency: RX {src['rx']}"])
         t.caption_justify = "left"
         return t
-
-    def attach(self, view: Group) -> Group:
-        """The dashboard ``view`` with the stream table below it (when there are streams)."""
-        table = streams_panel()
-        return view if table is None else Group(view, table)
 
 
 def streams_panel(_view: object = None) -> Table | None:

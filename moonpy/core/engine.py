@@ -40,7 +40,7 @@ class Port:
     rx_descs: int = 0
     tx_descs: int = 0
     sw_checksums: bool = False
-    rx_pools: list = field(default_factory=list)
+    rx_pools: list = field(default_factory=list)  # keeps the RX queues' pools alive with them
     max_rx_queues: int = 0
     max_tx_queues: int = 0
     driver: str = ""

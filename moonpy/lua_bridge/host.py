@@ -16,7 +16,7 @@ from moonpy.lua_bridge.host_sync import SyncHost
 
 if TYPE_CHECKING:
     from moonpy.core.engine import Engine
-    from moonpy.lua_bridge.tasks import TaskManager
+    from moonpy.lua_bridge.tasks import LuaTaskManager
     from moonpy.lua_bridge.vm import LuaVM
 
 
@@ -25,7 +25,7 @@ class LuaRun(Protocol):
     a protocol here, so the host layer does not import the runner that builds it."""
 
     engine: Engine
-    tasks: TaskManager
+    tasks: LuaTaskManager
     rates: dict[tuple[int, int], tuple[float, float]]
     task_queues: dict[int, set[tuple[int, int, str]]]
     live_counters: dict[str, tuple]

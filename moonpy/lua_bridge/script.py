@@ -8,12 +8,12 @@ import sys
 from collections.abc import Callable
 
 from moonpy import _dpdk
-from moonpy.app.report import failed_tasks_line
 from moonpy.core.engine import Engine, queue_packets
 from moonpy.core.serialize import Message, pack_message, to_descriptor
 from moonpy.errors import ScriptError
+from moonpy.log import failed_tasks_line, warn_line
 from moonpy.lua_bridge.host import Host
-from moonpy.lua_bridge.tasks import Task, TaskManager
+from moonpy.lua_bridge.tasks import LuaTask, LuaTaskManager
 from moonpy.lua_bridge.vm import LuaVM, ScriptExit
 
 RED, RESET = "\033[0;31m", "\033[0m"
@@ -56,9 +56,9 @@ class LuaRun:
         self.live_counters: dict[str, tuple] = {}
         self.live_histograms: dict[str, tuple] = {}
         self.task_queues: dict[int, set[tuple[int, int, str]]] = {}  # task id -> queues
-        self.stuck: list[Task] = []
+        self.stuck: list[LuaTask] = []
         self._kept_vms: list[LuaVM] = []
-        self.tasks = TaskManager(
+        self.tasks = LuaTaskManager(
             engine.cores,
             engine.config.shared_cores,
             self._task_body,
@@ -70,8 +70,7 @@ class LuaRun:
     # ---- hooks ---------------------------------------------------------------
 
     def warn(self, text: str) -> None:
-        line = f"\033[1;33m[WARN]  {text}\033[0m" if self.color else f"[WARN]  {text}"
-        write_lines(line)
+        write_lines(warn_line(text, self.color))
 
     def on_port_configured(self, port: int) -> None:
         if self._port_hook:
@@ -87,7 +86,7 @@ class LuaRun:
         lines = [f"{RED}{head}{RESET}" if self.color else head, str(err), err.details]
         write_lines(*lines)
 
-    def _task_body(self, task: Task) -> Message | None:
+    def _task_body(self, task: LuaTask) -> Message | None:
         vm = LuaVM(
             Host(self),
             self.script,
@@ -107,7 +106,7 @@ class LuaRun:
             self._kept_vms.append(vm)
         return pack_message(packed, int(n))
 
-    def _task_failed(self, task: Task, err: ScriptError) -> None:
+    def _task_failed(self, task: LuaTask, err: ScriptError) -> None:
         if isinstance(err, ScriptExit):
             # os.exit in a task ends the whole process in MoonGen: end the run
             _dpdk.stop()

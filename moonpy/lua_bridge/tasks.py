@@ -21,7 +21,7 @@ from moonpy.errors import ScriptError, TaskError
 
 
 @dataclass
-class Task:
+class LuaTask:
     id: int
     name: str
     core: int
@@ -42,15 +42,15 @@ class Task:
         return self.error is not None
 
 
-class TaskManager(TaskRegistry[Task]):
+class LuaTaskManager(TaskRegistry[LuaTask]):
     """Starts, tracks and joins the Lua tasks of one run."""
 
     def __init__(
         self,
         cores: list[int],
         shared_cores: int,
-        body: Callable[[Task], Message | None],
-        on_failure: Callable[[Task, ScriptError], None],
+        body: Callable[[LuaTask], Message | None],
+        on_failure: Callable[[LuaTask, ScriptError], None],
         warn: Callable[[str], None],
         grace: float = 3.0,
     ) -> None:
@@ -69,17 +69,18 @@ class TaskManager(TaskRegistry[Task]):
                 )
         return self.pick_core(kind == "shared", core if kind == "core" else None)
 
-    def start(self, name: str, args: Message, kind: str = "worker", core: int = -1) -> Task:
+    def start(self, name: str, args: Message, kind: str = "worker", core: int = -1) -> LuaTask:
         with self._lock:
             chosen = self._pick_core(kind, core)
-            task = self.register(lambda id: Task(id, name, chosen, kind, message_roundtrip(args)))
+            message = message_roundtrip(args)
+            task = self.register(lambda id: LuaTask(id, name, chosen, kind, message))
         task.thread = threading.Thread(
             target=self._run, args=(task,), name=f"task-{name}", daemon=True
         )
         task.thread.start()
         return task
 
-    def _run(self, task: Task) -> None:
+    def _run(self, task: LuaTask) -> None:
         try:
             with dpdk_thread(task.core):
                 task.results = self.body(task)
@@ -92,7 +93,7 @@ class TaskManager(TaskRegistry[Task]):
         finally:
             task.done.set()
 
-    def get(self, task_id: int) -> Task:
+    def get(self, task_id: int) -> LuaTask:
         try:
             return self.tasks[task_id]
         except KeyError:

@@ -1,49 +1,20 @@
-"""`make compat-wild WILD=path`: third-party MoonGen/libmoon scripts from public
-repositories (research artefacts, NFV benchmarks, RFC 2544 tools, probes), run
-unchanged against moonpy on its default virtual cable, with a table.
-
-Nothing of those repositories is stored here: WILD is a folder holding the user's own
-checkouts as ``WILD/OWNER/NAME/`` (``git clone https://github.com/OWNER/NAME``), and
-each entry below names the commit it was checked against. Some scripts load modules of
-MoonGen's RFC 2544 suite (``rfc2544/utils``); they need ``--moongen`` (``MOONGEN=``).
-
-``verdict`` is what the original MoonGen does with the script on two ports of a
-machine with enough cores:
-
-- OK / DEG: runs (DEG: with warnings or no-ops on virtual devices) -- moonpy must show
-  what the original shows;
-- HW: needs a NIC feature (registers, hardware timestamps of a given chip);
-- BUG: fails on the original too (a script bug, a hard-coded path of its author);
-- FORK: needs what its own fork added to MoonGen/libmoon (new packet types, rings);
-- DEP: needs a module that is neither MoonGen's nor the script's (luarocks, C builds);
-- OLD: written for MoonGen's 2014/2015 API that upstream removed; the current original
-  fails the same way.
-
-For BUG/FORK/DEP/OLD/HW entries ``exit`` names the failing exit status and ``expect``
-the error the original gives: moonpy must fail in the same place, for the same reason.
+"""The entries of `make compat-wild`: one script of one repository at one commit, its
+arguments and ports, and what the original does with it (the verdicts: vocabulary.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-import tempfile
-from pathlib import Path
-
-from moonpy.tools.compat import Case, run_case
-
-MPPS = r"(0\.0[1-9]|0\.[1-9]\d|[1-9]\d*\.\d\d)( \(StdDev [\d.]+\))? Mpps"  # at least 0.01
-DEV_TX = r"\[Device: id=\d+\] TX: " + MPPS
-DEV_RX = r"\[Device: id=\d+\] RX: " + MPPS
-NOT_FOUND = r"module '{}' not found"
-FAILED = (1,)
-TASK_FAILED = (1, 130)  # a task died; the master runs on until Ctrl-C
-
-
-def W(repo: str, commit: str, script: str, args: list[str], **kw: object) -> Case:
-    kw.setdefault("seconds", 4.0)
-    return Case(repo, script, args, commit=commit, **kw)  # type: ignore[arg-type]
-
+from moonpy.tools.compat_wild.vocabulary import (
+    DEV_RX,
+    DEV_TX,
+    FAILED,
+    NOT_FOUND,
+    QUEUE_STEERING,
+    RFC,
+    RING,
+    TASK_FAILED,
+    W,
+)
 
 Z = ("ZhaoyuUmass/libmoon_app", "0817375")
 BW = ("brentondwalker/MoonGen", "92764fd")
@@ -56,14 +27,6 @@ KZ = ("kozl/MoonGen-scripts", "90848a2")
 PK = ("praveingk/moongen", "a3d27c5")
 RJ = ("rajkiranjoshi/MoonGen", "e83440b")
 RB = ("robidev/moongen-rfc2544", "29792a7")
-RFC = ["{MOONGEN}/rfc2544/?.lua"]
-QUEUE_STEERING = (
-    "open moonpy difference: a cable takes TX queue q to the peer's RX queue q even "
-    "without a filter (a NIC: RX queue 0); its load on TX queues 1-3 never reaches the RX "
-    "queue 0 it counts"
-)
-RING = r"attempt to call method 'new(Pkt|Byte)sizedRing'"
-
 WILD_CASES = [
     # -- ZhaoyuUmass/libmoon_app: latency and load tools of a research group --------
     W(
@@ -634,53 +597,3 @@ WILD_CASES = [
         original="OpenFlow switch certification load + latency, CSV results",
     ),
 ]
-
-
-def run_wild(wild: Path, moongen: Path | None, only: str | None) -> int:
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n, case in enumerate(WILD_CASES):
-            if only and only not in f"{case.repo}/{case.script}":
-                continue
-            workdir = Path(tmp) / str(n) / "run"
-            workdir.mkdir(parents=True)
-            result, reason = run_case(case, wild / case.repo, workdir, moongen)
-            if result == "FAIL" and case.blocked:
-                result, reason = "BLOCKED", f"blocked on: {case.blocked}; {reason}"
-            rows.append((case, result, reason))
-            print(f"{result:<7} {case.repo}/{case.script}", file=sys.stderr, flush=True)
-    print(
-        "| script | arguments | ports | original (2 ports, enough cores) | verdict | moonpy | why |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for case, result, reason in rows:
-        ports = " + ".join(p.split(",")[0] for p in case.ports)
-        print(
-            f"| {case.repo}/{case.script}@{case.commit} | {' '.join(case.args)} | {ports} "
-            f"| {case.original} | {case.verdict} | {result} | {reason} |"
-        )
-    counts: dict[str, int] = {}
-    for _, result, _ in rows:
-        counts[result] = counts.get(result, 0) + 1
-    repos = {case.repo for case, _, _ in rows}
-    print(
-        f"\n{len(rows)} scripts from {len(repos)} repositories: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    )
-    failed = [c for c, r, _ in rows if r == "FAIL"]
-    return 1 if failed else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="moonpy-compat-wild", description="third-party MoonGen scripts against moonpy"
-    )
-    ap.add_argument("--wild", required=True, help="folder of checkouts as OWNER/NAME/")
-    ap.add_argument("--moongen", help="a MoonGen checkout (scripts that load its rfc2544 utils)")
-    ap.add_argument("--only", help="substring of the script paths to run")
-    args = ap.parse_args(argv)
-    return run_wild(Path(args.wild), Path(args.moongen) if args.moongen else None, args.only)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
