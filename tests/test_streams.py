@@ -163,8 +163,10 @@ def test_c_trial_loops_count_exactly() -> None:
     if d["recv"]["preempted_share"] > 0.05:
         raise MachineTooBusy(f"the receiver lost {d['recv']['preempted_share']:.0%} to others")
     # latency on the cable: the departure TSC to the RX TSC, microseconds at most
+    # (a few hundred ns on the development VM; the minimum may round to 0 ns when the TSCs of
+    # the two cores differ by a few cycles)
     for r in s:
-        assert 0 < r["lat_min_ns"] and r["percentiles"]["p50"] < 20_000, r
+        assert r["percentiles"]["p50"] < 20_000, (r, d["recv"], d["pacer"])
 
 
 def test_lua_c_trial_loops() -> None:
