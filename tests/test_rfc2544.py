@@ -4,16 +4,22 @@ report files (JSON, CSV, PNG plots, one self-contained HTML)."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
+import re
 import struct
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from conftest import run_moonpy
 
 pytestmark = pytest.mark.dpdk
 
+C0 = np.array([0x1F, 0x77, 0xB4]) / 255  # matplotlib's first colour (the first frame size)
+C1 = np.array([0xFF, 0x7F, 0x0E]) / 255  # its second
 RATE = 2000.0  # frames/s the device under test forwards
 RES = 0.05
 
@@ -75,16 +81,53 @@ def test_cli_report_on_the_cable(tmp_path: Path) -> None:
         assert r["back_to_back"] > 0  # the cable takes bursts
     rows = list(csv.DictReader((tmp_path / "rep.csv").open()))
     assert [int(r["size"]) for r in rows] == [64, 1518]
+    pngs = {}
     for name in ("throughput", "loss", "latency"):
         png = (tmp_path / f"rep-{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
         w, h = struct.unpack(">II", png[16:24])
         assert (w, h) == (700, 400) and len(png) > 10_000
+        pngs[name] = png
+        # looked at as a picture: the data is drawn, in the colour of each frame size
+        # (matplotlib's first two: 64 B, 1518 B; bars: NDR), not just axes and labels (on
+        # the cable both loss curves lie on 0 %: the second hides all but the first's legend)
+        px = plt.imread(tmp_path / f"rep-{name}.png")[:, :, :3]
+        for colour, min_px in ((C0, 60), (C1, 60 if name != "throughput" else 0)):
+            near = (np.abs(px - colour).max(axis=2) < 0.08).sum()
+            assert near >= min_px, (name, colour, near)
     html = (tmp_path / "rep.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "NDR" in html
+    # the page embeds the very same pictures (self-contained: no links to files)
+    embedded = [base64.b64decode(m) for m in re.findall(r"base64,([A-Za-z0-9+/=]+)", html)]
+    assert embedded == [pngs["throughput"], pngs["loss"], pngs["latency"]]
+    assert 'src="rep' not in html
 
 
 def test_bad_sizes_one_line() -> None:
     proc = run_moonpy("--plain", "rfc2544", "--sizes", "10,64", timeout=60)
     assert proc.returncode != 0
     assert "frame sizes go from 64 to 1518 bytes" in proc.stderr + proc.stdout
+
+
+def test_trial_frames_are_well_formed_on_the_wire(tmp_path: Path) -> None:
+    # what a real device under test gets: each size's own IPv4/UDP lengths and a valid IPv4
+    # header checksum (a router drops the rest), the stream signature in the UDP payload
+    from scapy.all import IP, UDP, Ether, rdpcap
+
+    cap = tmp_path / "tx.pcap"
+    proc = run_moonpy(
+        "--plain", "--port", f"pcap,tx={cap}", "--port", "cable", "rfc2544", "--tx", "0",
+        "--rx", "1", "--mode", "binary", "--sizes", "64,1518", "--min-rate", "1000",
+        "--max-rate", "2000", "--trial", "0.05", "--final-trial", "0.05", "--resolution",
+        "0.5", "--no-back-to-back", timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    frames = [bytes(p) for p in rdpcap(str(cap))]
+    assert {len(f) for f in frames} == {60, 1514}  # without CRC
+    for f in frames:
+        p = Ether(f)
+        sent = p[IP].chksum
+        del p[IP].chksum
+        assert Ether(bytes(p))[IP].chksum == sent
+        assert p[IP].len == len(f) - 14 and p[UDP].len == len(f) - 34
+        assert f[42:44] == b"PM"  # the signature's magic (docs/streams.md)

@@ -17,6 +17,7 @@ import argparse
 import csv
 import json
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,7 +25,8 @@ from typing import Any
 import moonpy
 from moonpy import _dpdk, device, memory
 from moonpy.proto import UDP4
-from moonpy.streams import StreamSet
+from moonpy.proto.ip4 import internet_checksum
+from moonpy.streams import RecvStats, SendStats, StreamSet
 
 DEFAULT_SIZES = (64, 128, 256, 512, 1024, 1280, 1518)
 WIRE_OVERHEAD = 20  # preamble + SFD + inter-frame gap, bytes per frame on the wire (CRC in size)
@@ -69,6 +71,9 @@ class Trial:
     valid: bool
     reason: str = ""
     latency: dict[str, float] = field(default_factory=dict)
+    rx_missed: int = 0  # frames the tester's receiving port missed (its ring was full)
+    rx_preempted: float = 0.0  # share of the trial the receiving loop did not run
+    pool_empty: int = 0  # times the generator waited for buffers still in flight
 
 
 class Generator:
@@ -82,13 +87,23 @@ class Generator:
         self.trials: list[Trial] = []
         self.progress = progress or (lambda line: print(line, flush=True))
         self.t_start = time.monotonic()
-        self.pool = memory.create_mempool(
-            n=4095, template=UDP4.build(length=max(cfg.sizes) - 4, eth_src=self.txq)
-        )
+        self.pools: dict[int, Any] = {}
+
+    def pool(self, size: int) -> Any:
+        """The buffers of ``size``-byte frames: a template of exactly that size, so that the
+        IP and UDP lengths and checksums a real device under test checks are right."""
+        if size not in self.pools:
+            frame = bytearray(UDP4.build(length=size - 4, eth_src=self.txq))
+            # a router drops a bad IPv4 header checksum; UDP's stays 0 (none), as the
+            # signature in the payload changes with every frame
+            frame[24:26] = internet_checksum(bytes(frame[14:34])).to_bytes(2, "big")
+            self.pools[size] = memory.create_mempool(n=4095, template=bytes(frame))
+        return self.pools[size]
 
     def one(self, size: int, rate: float, duration: float, burst: int = 0) -> Trial:
         """One trial of ``duration`` s at ``rate`` frames/s (burst > 0: that many frames
-        back to back, unpaced)."""
+        back to back, unpaced). Sending, stamping and counting are C loops (one call each
+        side: StreamSet.send / receive), so a trial's rate is not bounded by Python."""
         cfg = self.cfg
         ss = self.streams
         ss.reset()
@@ -99,19 +114,29 @@ class Generator:
         else:
             self.txq.set_rate_mpps(rate / 1e6, size=frame)
             ss.stamp_departures(self.txq)
-        _STOP[0] = 0.0
-        rx_task = moonpy.start_shared_task(_count, self.rxq, ss.id, cfg.drain)
+        missed0 = device.get(cfg.rx).get_stats().imissed
+        ready = threading.Event()
+        rx_task = moonpy.start_shared_task(_count, self.rxq, ss.id, ready)
+        ready.wait(5.0)  # the receiver polls before the first frame leaves
         # the generator on its own worker core: the receiver shares the master's
-        tx_task = moonpy.start_task(_send, self.txq, self.pool, ss.id, frame, intended, duration)
-        sent, elapsed, before, after = tx_task.wait()
-        _STOP[0] = time.monotonic()
-        rx_task.wait()
+        timeout = duration * 1.5 + 1.0  # the generator cannot keep up: stop anyway
+        try:
+            tx_task = moonpy.start_task(
+                _send, self.txq, self.pool(size), ss.id, frame, intended, timeout, cfg.drain
+            )
+            st, before, after = tx_task.wait()
+        finally:
+            ss.stop_receive(cfg.drain)  # the generator's end set it too, unless it failed
+            rx: RecvStats = rx_task.wait()
         r = ss.result(0)
         received = r.rx_pkts - r.duplicates
+        sent = st.sent
         loss = max(0, sent - received)
-        # the generator's own account: frames sent over the time the sending took (a paced
-        # send returns once its frames are due, so this is the departure rate)
-        achieved = sent / elapsed if elapsed > 0 else 0.0
+        # frames the tester's own receiver had no descriptor for (it did not poll in time):
+        # lost by the generator's side, not by the device under test
+        rx_missed = device.get(cfg.rx).get_stats().imissed - missed0
+        # the generator's own account: departures over the time the sending took
+        achieved = st.rate if sent > 1 else float(sent)
         # the pacer's counts start again when the queue's rate changes: then `after` alone
         d = [a - b if a >= b else a for a, b in zip(after, before, strict=True)]
         gaps = d[4]
@@ -122,6 +147,9 @@ class Generator:
             valid, reason = False, f"generator sent {sent} of {intended} frames"
         elif not burst and achieved < rate * (1 - cfg.rate_tolerance):
             valid, reason = False, f"generator reached {achieved:.0f} of {rate:.0f} frames/s"
+        elif rx_missed > 0 and not burst:
+            valid, reason = False, f"the tester's receiver missed {rx_missed} frames"
+        tx_src = "unpaced burst: TSC at stamping" if burst else "pacer departure TSC"
         t = Trial(
             size=size,
             intended_rate=rate,
@@ -135,7 +163,7 @@ class Generator:
             unsent=unsent,
             gap_within_256ns=within,
             late_frames=d[6],
-            ts_source="tx: pacer departure TSC, rx: software RX TSC" if not burst else "tsc",
+            ts_source=f"tx: {tx_src}; rx: {ss.ts_source()}",
             valid=valid,
             reason=reason,
             latency={
@@ -145,6 +173,9 @@ class Generator:
                 "jitter": r.jitter_ns,
                 **r.percentiles,
             },
+            rx_missed=rx_missed,
+            rx_preempted=rx.preempted_share,
+            pool_empty=st.pool_empty,
         )
         self.trials.append(t)
         return t
@@ -165,42 +196,23 @@ class Generator:
         return t
 
 
-_STOP = [0.0]
-
-
-def _send(txq: Any, pool: Any, set_id: int, frame: int, intended: int, duration: float):
-    """The TX side of a trial: ``intended`` stamped frames (paced by the queue's rate)."""
+def _send(
+    txq: Any, pool: Any, set_id: int, frame: int, intended: int, timeout: float, drain: float
+) -> tuple[SendStats, list[int], list[int]]:
+    """The TX side of a trial: ``intended`` stamped frames, paced by the queue's rate, in
+    one C call; its end lets the receiver drain ``drain`` s more."""
     ss = StreamSet.attach(set_id)
     before = _dpdk.pacer_stats(txq._dpdk_port, 0)
-    bufs = pool.buf_array(32)
-    sent = 0
-    t0 = time.monotonic()
-    deadline = t0 + duration * 1.5 + 1.0  # the generator cannot keep up: stop anyway
-    while sent < intended and moonpy.running() and time.monotonic() < deadline:
-        k = min(32, intended - sent)
-        bufs.alloc(frame, k)
-        ss.stamp(bufs, 0)
-        sent += txq.send(bufs)
-    _dpdk.pace_flush()  # the last paced frames leave before the clock stops
-    elapsed = time.monotonic() - t0
-    # a frame's departure is due one gap after the previous: n frames take n - 1 gaps
-    if sent > 1 and duration > 0:
-        elapsed = elapsed * (sent - 1) / sent
-    return sent, elapsed, before, _dpdk.pacer_stats(txq._dpdk_port, 0)
+    st = ss.send(txq, pool, intended, frame, timeout=timeout, drain=drain)
+    return st, before, _dpdk.pacer_stats(txq._dpdk_port, 0)
 
 
-def _count(rxq: Any, set_id: int, drain: float) -> int:
-    """The RX side of a trial: count until ``drain`` s after the generator stopped."""
+def _count(rxq: Any, set_id: int, ready: threading.Event) -> RecvStats:
+    """The RX side of a trial: one C loop (RX TSC of each burst, count, free) until the
+    generator's end plus the drain time."""
     ss = StreamSet.attach(set_id)
-    bufs = memory.buf_array(63)
-    n = 0
-    while moonpy.running():
-        if _STOP[0] and time.monotonic() > _STOP[0] + drain:
-            break
-        if rxq.recv_with_timestamps(bufs, 0.005):
-            n += ss.count(bufs, rx_timestamps=True)
-            bufs.free()
-    return n
+    ready.set()
+    return ss.receive(rxq)
 
 
 def binary_search(gen: Generator, size: int, loss_ratio: float = 0.0) -> dict[str, Any]:

@@ -29,8 +29,10 @@ def plots(report: dict[str, Any], stem: str) -> list[str]:
 
     fig, ax = plt.subplots(figsize=(7, 4))
     x = range(len(sizes))
-    ax.bar([i - 0.2 for i in x], [_rate(r, "ndr") / 1e3 for r in res], 0.4, label="NDR")
-    if any("pdr" in r for r in res):
+    with_pdr = any("pdr" in r for r in res)
+    shift = 0.2 if with_pdr else 0.0  # NDR and PDR side by side, or NDR alone on its tick
+    ax.bar([i - shift for i in x], [_rate(r, "ndr") / 1e3 for r in res], 0.4, label="NDR")
+    if with_pdr:
         pdr = report["config"]["pdr"]
         ax.bar([i + 0.2 for i in x], [_rate(r, "pdr") / 1e3 for r in res], 0.4,
                label=f"PDR (loss {pdr:g})")  # fmt: skip

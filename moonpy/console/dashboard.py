@@ -25,6 +25,7 @@ from rich.text import Text
 from moonpy import _dpdk
 from moonpy.console.results import ResultWriter, build_summary, pacing_line, pacing_reports
 from moonpy.console.sampler import PortRates, Sampler
+from moonpy.console.streams_table import StreamView, streams_panel
 from moonpy.core.engine import Engine
 
 # numbers are never cut to "6,75…": where a table is wider than the terminal the
@@ -189,6 +190,7 @@ PANELS: list[Panel] = [
     counters_panel,
     histograms_panel,
     tasks_panel,
+    streams_panel,  # per-stream statistics (console/streams_table.py)
 ]
 
 
@@ -405,10 +407,8 @@ class RunConsole:
         if self._capture is not None:
             self._capture.close()
             self._capture.terminal.flush()
-        for line in streams.summary_lines(summary["streams"]):
-            if self.live and self._console is not None:
-                self._console.print(Text(line))
-            else:
+        if not self.live:  # live: the stream table below the summary table
+            for line in streams.summary_lines(summary["streams"]):
                 print(line, flush=True)
         for rep in summary["pacing"]:
             if self.live and self._console is not None:
@@ -417,6 +417,9 @@ class RunConsole:
                 print(pacing_line(rep), flush=True)
         if self.live and self._console is not None and summary["ports"]:
             self._console.print(summary_table(summary))
+            streams_final = StreamView().table(summary["streams"])
+            if streams_final is not None:
+                self._console.print(streams_final)
             for name, h in summary["latency"].items():
                 self._console.print(
                     f"latency {name}: {h['samples']:,} samples, p50 {h['p50_ns']:.0f} ns, "

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from moonpy import _dpdk
 from moonpy.console.sampler import CRC, PortRates, Sampler
+from moonpy.console.streams_table import StreamResults
 from moonpy.core.engine import Engine
 from moonpy.log import STATS_CSV_HEADER, info_line, stats_csv_row
 
@@ -27,6 +28,7 @@ class ResultWriter:
             self.file.write(self.CSV_HEADER + "\n")
         else:
             self._json({"type": "run", **meta})
+        self.streams = StreamResults(path, self._json)  # console/streams_table.py
 
     def _json(self, obj: dict[str, Any]) -> None:
         self.file.write(json.dumps(obj, sort_keys=True) + "\n")
@@ -46,6 +48,7 @@ class ResultWriter:
             else:
                 self._json({"type": "sample", "elapsed": round(elapsed, 6), **asdict(r)})
         self.file.flush()
+        self.streams.sample(elapsed)
 
     def summary(self, summary: dict[str, Any]) -> None:
         if not self.csv:
@@ -53,6 +56,7 @@ class ResultWriter:
 
     def close(self) -> None:
         self.file.close()
+        self.streams.close()
 
 
 def build_summary(engine: Engine, sampler: Sampler, elapsed: float) -> dict[str, Any]:

@@ -62,6 +62,9 @@ static struct mp_api api = {
     .streams_read_set = mp_streams_read_set,
     .streams_percentile = mp_streams_percentile,
     .streams_hist = mp_streams_hist,
+    .streams_send = mp_streams_send,
+    .streams_recv = mp_streams_recv,
+    .streams_recv_stop = mp_streams_recv_stop,
 };
 
 void mp_init(uint64_t tsc_hz, int udata_off)

@@ -46,6 +46,7 @@ struct mp_stream_counters {
 };
 struct mp_streams_set_counters {
     uint64_t counted, short_frames, foreign, bad_stream; /* foreign: wrong magic */
+    uint64_t rx_tsc; /* counted with their own RX TSC (rx_burst_ts), not the count call's */
 };
 
 /* One cache line per queue and direction; written only by the queue's owner. */
@@ -159,6 +160,19 @@ struct mp_api {
     double (*streams_percentile)(int set, uint32_t stream, double pct);
     uint32_t (*streams_hist)(int set, uint32_t stream, uint64_t *values, uint64_t *counts,
                              uint32_t max);
+    /* a trial's two loops, one call each: `count` frames of `len` bytes from `pool`, frame i
+     * stamped as stream first + i % n_streams and sent (paced by the queue's rate) until
+     * `deadline` TSC (0: none); its end stops streams_recv `drain` cycles later (0: not).
+     * out[0..2] = TSC before the first, TSC after the last left, times the pool was empty */
+    uint64_t (*streams_send)(int set, uint32_t first, uint32_t n_streams,
+                             struct rte_mempool *pool, uint16_t port, uint16_t queue,
+                             uint32_t len, uint64_t count, int32_t offset, uint64_t deadline,
+                             uint64_t drain, uint64_t *out);
+    /* RX bursts with the TSC after each, counted and freed until the run stops or the set's
+     * RX stop passes; out[0..3] = frames, with a signature, cycles preempted, cycles run */
+    uint64_t (*streams_recv)(int set, uint16_t port, uint16_t queue, int32_t offset,
+                             uint64_t *out);
+    void (*streams_recv_stop)(int set, uint64_t tsc); /* streams_recv returns after tsc */
 };
 /* MP_CDEF_END */
 

@@ -52,9 +52,17 @@ struct set {
     double ns_per_cycle;
     struct mp_streams_set_counters sc;
     struct stream *s;
+    /* mp_streams_recv's end: the TSC after which it returns (0: not yet), set by
+     * mp_streams_send's end or mp_streams_recv_stop from another thread */
+    volatile uint64_t rx_stop;
 };
 
 static struct set *sets[MAX_SETS];
+/* A freed set stays readable for a while: another thread (the console's sampler) may have
+ * looked it up just before. Its memory goes when its slot is reused, PARK_MS later. */
+#define PARK_MS 500
+static struct set *parked[MAX_SETS];
+static uint64_t parked_tsc[MAX_SETS];
 
 static inline struct set *get_set(int id)
 {
@@ -93,9 +101,15 @@ int mp_streams_create(uint32_t n_streams)
 {
     if (n_streams == 0 || n_streams > 65536)
         return -EINVAL;
+    uint64_t now = rte_rdtsc(), grace = rte_get_tsc_hz() / 1000 * PARK_MS;
     for (int i = 0; i < MAX_SETS; i++) {
-        if (sets[i] != NULL)
+        if (sets[i] != NULL || (parked[i] != NULL && now - parked_tsc[i] < grace))
             continue;
+        if (parked[i] != NULL) {
+            free(parked[i]->s);
+            free(parked[i]);
+            parked[i] = NULL;
+        }
         struct set *st = calloc(1, sizeof(*st));
         if (st == NULL)
             return -ENOMEM;
@@ -119,8 +133,12 @@ void mp_streams_free(int id)
     if (st == NULL)
         return;
     sets[id] = NULL;
-    free(st->s);
-    free(st);
+    if (parked[id] != NULL) { /* parked earlier, never reused: readers are long gone */
+        free(parked[id]->s);
+        free(parked[id]);
+    }
+    parked[id] = st;
+    parked_tsc[id] = rte_rdtsc();
 }
 
 void mp_streams_reset(int id)
@@ -130,6 +148,7 @@ void mp_streams_reset(int id)
         return;
     memset(st->s, 0, sizeof(struct stream) * st->n);
     memset(&st->sc, 0, sizeof(st->sc));
+    st->rx_stop = 0;
     for (uint32_t i = 0; i < st->n; i++)
         st->s[i].c.lat_min_ns = UINT64_MAX;
 }
@@ -138,6 +157,26 @@ uint32_t mp_streams_size(int id)
 {
     struct set *st = get_set(id);
     return st == NULL ? 0 : st->n;
+}
+
+/* Write stream s's next signature into m (1), or count it as too short (0). */
+static inline uint32_t stamp_one(struct stream *s, uint32_t sid, struct rte_mbuf *m,
+                                 int32_t offset, uint64_t tsc)
+{
+    if ((uint32_t)offset + SIG_LEN > m->data_len) {
+        s->tx_short++;
+        return 0;
+    }
+    uint8_t *p = rte_pktmbuf_mtod_offset(m, uint8_t *, offset);
+    uint16_t magic = SIG_MAGIC, id16 = (uint16_t)sid;
+    memcpy(p, &magic, 2);
+    memcpy(p + 2, &id16, 2);
+    memcpy(p + 4, &s->tx_seq, 4);
+    memcpy(p + 8, &tsc, 8);
+    s->tx_seq++;
+    s->tx_pkts++;
+    s->tx_bytes += m->pkt_len;
+    return 1;
 }
 
 uint32_t mp_streams_tx(int id, uint32_t stream, struct rte_mbuf **bufs, uint32_t n,
@@ -149,25 +188,8 @@ uint32_t mp_streams_tx(int id, uint32_t stream, struct rte_mbuf **bufs, uint32_t
     struct stream *s = &st->s[stream];
     uint64_t tsc = rte_rdtsc();
     uint32_t done = 0;
-    uint64_t bytes = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = bufs[i];
-        if ((uint32_t)offset + SIG_LEN > m->data_len) {
-            s->tx_short++;
-            continue;
-        }
-        uint8_t *p = rte_pktmbuf_mtod_offset(m, uint8_t *, offset);
-        uint16_t magic = SIG_MAGIC, sid = (uint16_t)stream;
-        memcpy(p, &magic, 2);
-        memcpy(p + 2, &sid, 2);
-        memcpy(p + 4, &s->tx_seq, 4);
-        memcpy(p + 8, &tsc, 8);
-        s->tx_seq++;
-        bytes += m->pkt_len;
-        done++;
-    }
-    s->tx_pkts += done;
-    s->tx_bytes += bytes;
+    for (uint32_t i = 0; i < n; i++)
+        done += stamp_one(s, stream, bufs[i], offset, tsc);
     return done;
 }
 
@@ -277,6 +299,8 @@ uint32_t mp_streams_rx(int id, struct rte_mbuf **bufs, uint32_t n, int32_t offse
         ok++;
     }
     st->sc.counted += ok;
+    if ((flags & MP_STREAMS_RX_TS) && uoff >= 0)
+        st->sc.rx_tsc += ok;
     return ok;
 }
 
@@ -349,6 +373,115 @@ uint32_t mp_streams_hist(int id, uint32_t stream, uint64_t *values, uint64_t *co
         k++;
     }
     return k;
+}
+
+/* The generator of a trial (RFC 2544, tests), all in C: `count` frames of `len` bytes from
+ * `pool`, frame i stamped as stream first + i % n_streams, sent on port/queue in bursts of
+ * SEND_BURST; the queue's pacer (setRate) spaces them. Stops early when the run stops or at
+ * TSC `deadline` (0: none). Its end sets the set's RX stop `drain` cycles later (0: leaves
+ * it). out[0] = TSC before the first frame, out[1] = TSC after the last one left (held paced
+ * frames flushed), out[2] = times the pool was empty (frames still in flight). Returns the
+ * frames sent. */
+#define SEND_BURST 32u
+uint64_t mp_streams_send(int id, uint32_t first, uint32_t n_streams, struct rte_mempool *pool,
+                         uint16_t port, uint16_t queue, uint32_t len, uint64_t count,
+                         int32_t offset, uint64_t deadline, uint64_t drain, uint64_t *out)
+{
+    struct set *st = get_set(id);
+    out[0] = out[1] = out[2] = 0;
+    if (st == NULL || n_streams == 0 || first >= st->n || n_streams > st->n - first ||
+        offset < 0 || (uint32_t)offset + SIG_LEN > len || pool == NULL)
+        return 0;
+    struct rte_mbuf *bufs[SEND_BURST];
+    uint64_t sent = 0, empty = 0;
+    uint32_t next = 0; /* the stream of the next frame, relative to first */
+    out[0] = rte_rdtsc();
+    while (sent < count && mp_running(0)) {
+        if (deadline != 0 && rte_rdtsc() > deadline)
+            break;
+        uint32_t k = (uint32_t)RTE_MIN((uint64_t)SEND_BURST, count - sent);
+        if (mp_alloc_bulk(pool, bufs, k, len) < 0) {
+            empty++; /* the receiver has not freed enough yet */
+            rte_pause();
+            continue;
+        }
+        uint64_t tsc = rte_rdtsc();
+        uint32_t stamped[SEND_BURST];
+        for (uint32_t i = 0; i < k; i++) {
+            stamped[i] = next;
+            stamp_one(&st->s[first + next], first + next, bufs[i], offset, tsc);
+            next = next + 1 == n_streams ? 0 : next + 1;
+        }
+        uint32_t ok = mp_send_all(port, queue, bufs, k);
+        /* frames the run stopped before they left were freed: they never count as sent */
+        for (uint32_t i = ok; i < k; i++) {
+            struct stream *s = &st->s[first + stamped[i]];
+            if (s->tx_pkts) {
+                s->tx_pkts--;
+                s->tx_bytes -= len;
+            }
+        }
+        sent += ok;
+        if (ok < k)
+            break;
+    }
+    mp_pace_flush();
+    out[1] = rte_rdtsc();
+    out[2] = empty;
+    if (drain != 0)
+        st->rx_stop = out[1] + drain;
+    return sent;
+}
+
+/* The receiver of a trial, all in C: RX bursts on port/queue with the RX TSC taken right
+ * after each burst (rx_burst_ts), counted by signature and freed, until the run stops or
+ * the set's RX stop passed (mp_streams_send's end, mp_streams_recv_stop). out[0] = frames
+ * received, out[1] = of them with a signature of this set, out[2] = cycles the loop did not
+ * run (two passes more than RECV_STALL_NS apart: the thread was preempted, and frames
+ * waited in the ring meanwhile, which their latency shows), out[3] = cycles it ran.
+ * Returns out[0]. */
+#define RECV_STALL_NS 10000
+uint64_t mp_streams_recv(int id, uint16_t port, uint16_t queue, int32_t offset, uint64_t *out)
+{
+    struct set *st = get_set(id);
+    out[0] = out[1] = out[2] = out[3] = 0;
+    if (st == NULL || offset < 0)
+        return 0;
+    const struct mp_api *api = mp_api_get();
+    struct rte_mbuf *bufs[64];
+    uint64_t got = 0, counted = 0, lost = 0;
+    uint64_t stall = rte_get_tsc_hz() / (1000000000 / RECV_STALL_NS);
+    uint64_t start = rte_rdtsc(), prev = start, now = start;
+    while (mp_running(0)) {
+        uint32_t n = api->rx_burst_ts(port, queue, bufs, 64);
+        if (n) {
+            counted += mp_streams_rx(id, bufs, n, offset, MP_STREAMS_RX_TS);
+            mp_free_bulk(bufs, n);
+            got += n;
+        }
+        now = rte_rdtsc();
+        if (now - prev > stall)
+            lost += now - prev;
+        prev = now;
+        uint64_t stop = st->rx_stop;
+        if (stop != 0 && now >= stop)
+            break;
+        if (n == 0)
+            rte_pause();
+    }
+    out[0] = got;
+    out[1] = counted;
+    out[2] = lost;
+    out[3] = now - start;
+    return got;
+}
+
+/* mp_streams_recv on this set returns once the TSC passes `tsc` (0: runs on) */
+void mp_streams_recv_stop(int id, uint64_t tsc)
+{
+    struct set *st = get_set(id);
+    if (st != NULL)
+        st->rx_stop = tsc;
 }
 
 /* A software device under test for self-tests (tests, docs/rfc2544.md): forward rx -> tx,

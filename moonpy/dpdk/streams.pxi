@@ -38,6 +38,48 @@ def streams_rx(int sid, BufArray bufs, int offset, bint rx_ts=False) -> int:
     return n
 
 
+def streams_send(int sid, unsigned first, unsigned n_streams, Mempool pool, int port,
+                 int queue, unsigned length, uint64_t count, int offset, double timeout=0.0,
+                 double drain=0.0) -> tuple:
+    """The TX side of a trial in one C call (mp_streams_send): ``count`` frames of
+    ``length`` bytes, frame i stamped as stream ``first + i % n_streams``, sent on
+    port/queue (paced by the queue's rate). Gives up after ``timeout`` s (0: never); its end
+    lets ``streams_recv`` run ``drain`` s more (0: leaves it running). Returns (frames sent,
+    TSC before the first, TSC after the last left, times the pool was empty)."""
+    if n_streams == 0 or first + n_streams > mp_streams_size(sid):
+        raise ValueError(f"streams {first}..{first + n_streams - 1} are not in stream set {sid}")
+    if length > pool.data_room or <unsigned>offset + 16 > length:
+        raise ValueError(f"a {length}-byte frame cannot carry the signature at offset {offset} "
+                         f"(or exceeds the pool's {pool.data_room}-byte buffers)")
+    pool._check()
+    cdef uint64_t hz = rte_get_tsc_hz()
+    cdef uint64_t deadline = rte_rdtsc() + <uint64_t>(timeout * hz) if timeout > 0 else 0
+    cdef uint64_t dr = <uint64_t>(drain * hz) if drain > 0 else 0
+    cdef uint64_t out[3]
+    cdef uint64_t sent
+    with nogil:
+        sent = mp_streams_send(sid, first, n_streams, pool.pool, <uint16_t>port,
+                               <uint16_t>queue, length, count, offset, deadline, dr, out)
+    return sent, out[0], out[1], out[2]
+
+
+def streams_recv(int sid, int port, int queue, int offset) -> tuple:
+    """The RX side of a trial in one C call (mp_streams_recv): receive with the RX TSC of
+    each burst, count and free until the run stops or the set's RX stop passes. Returns
+    (frames received, of them with this set's signature, seconds the loop was preempted,
+    seconds it ran)."""
+    cdef uint64_t out[4]
+    with nogil:
+        mp_streams_recv(sid, <uint16_t>port, <uint16_t>queue, offset, out)
+    cdef double hz = <double>rte_get_tsc_hz()
+    return out[0], out[1], out[2] / hz, out[3] / hz
+
+
+def streams_recv_stop(int sid, double after=0.0) -> None:
+    """``streams_recv`` on this set returns ``after`` s from now."""
+    mp_streams_recv_stop(sid, rte_rdtsc() + <uint64_t>(max(after, 0.0) * rte_get_tsc_hz()))
+
+
 def streams_read(int sid, unsigned stream) -> dict:
     cdef mp_stream_counters c
     if mp_streams_read(sid, stream, &c) < 0:
@@ -56,7 +98,7 @@ def streams_read_set(int sid) -> dict:
     if mp_streams_read_set(sid, &c) < 0:
         raise ValueError(f"no stream set {sid}")
     return {"counted": c.counted, "short_frames": c.short_frames, "foreign": c.foreign,
-            "bad_stream": c.bad_stream}
+            "bad_stream": c.bad_stream, "rx_tsc": c.rx_tsc}
 
 
 def streams_percentile(int sid, unsigned stream, double pct) -> float:

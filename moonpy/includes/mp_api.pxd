@@ -93,7 +93,7 @@ cdef extern from "mp_api.h" nogil:
         uint64_t lat_count, lat_min_ns, lat_max_ns, lat_sum_ns
         double lat_sum2_ns, jitter_ns
     struct mp_streams_set_counters:
-        uint64_t counted, short_frames, foreign, bad_stream
+        uint64_t counted, short_frames, foreign, bad_stream, rx_tsc
 
 cdef extern from "mp_streams.h" nogil:
     int mp_streams_create(uint32_t n_streams)
@@ -106,4 +106,7 @@ cdef extern from "mp_streams.h" nogil:
     int mp_streams_read_set(int set, mp_streams_set_counters *out)
     double mp_streams_percentile(int set, uint32_t stream, double pct)
     uint32_t mp_streams_hist(int set, uint32_t stream, uint64_t *values, uint64_t *counts, uint32_t max)
+    uint64_t mp_streams_send(int set, uint32_t first, uint32_t n_streams, rte_mempool *pool, uint16_t port, uint16_t queue, uint32_t len, uint64_t count, int32_t offset, uint64_t deadline, uint64_t drain, uint64_t *out)
+    uint64_t mp_streams_recv(int set, uint16_t port, uint16_t queue, int32_t offset, uint64_t *out)
+    void mp_streams_recv_stop(int set, uint64_t tsc)
     uint64_t mp_streams_police(uint16_t rx_port, uint16_t rx_queue, uint16_t tx_port, uint16_t tx_queue, double rate, double depth, int32_t offset)

@@ -6,8 +6,11 @@
 --   set:stamp(bufs, streamId)             -- before queue:send(bufs)
 --   set:count(bufs, n[, rxTimestamps])    -- after queue:recv(bufs) / recvWithTimestamps
 --   set:get(streamId)                     -- table of counts, latency in ns
+--   set:send(queue, mem, count, size[, first, nStreams, drain])  -- a trial's TX, in C
+--   set:receive(queue)                    -- a trial's RX, in C, until send's end + drain
 --
--- Every call is one C function of the fast-path table (csrc/mp_streams.c), per burst.
+-- Every call is one C function of the fast-path table (csrc/mp_streams.c), per burst or,
+-- for send/receive, per trial.
 local ffi = require "ffi"
 local api = require "moonpy.api"
 
@@ -44,6 +47,35 @@ function set:count(bufs, n, rxTimestamps)
         rxTimestamps and ffi.C.MP_STREAMS_RX_TS or 0)
 end
 
+-- `count` stamped frames of `size` bytes from mempool `mem` on TX `queue` in one C call
+-- (alloc, stamp, send, paced by the queue's rate), frame i as stream first + i % nStreams;
+-- its end stops a receive on this set `drain` seconds later (nil/0: leaves it running).
+-- Returns frames sent, seconds from the first to the last departure, times the pool was
+-- empty.
+function set:send(queue, mem, count, size, first, nStreams, drain)
+    local out = ffi.new("uint64_t[3]")
+    local hz = api.tsc_hz
+    local sent = C.streams_send(self.id, first or 0, nStreams or 1, mem, queue.pid, queue.qid,
+        size, count, self.offset, 0, (drain or 0) * hz, out)
+    return tonumber(sent), tonumber(out[1] - out[0]) / hz, tonumber(out[2])
+end
+
+-- Receive on RX `queue` in one C call (each burst's RX TSC right after the rx_burst,
+-- counted, freed) until the run stops or a send's end + drain (stopReceive) passed.
+-- Returns frames received, of them with this set's signature, seconds the loop did not
+-- run (preempted), seconds it ran.
+function set:receive(queue)
+    local out = ffi.new("uint64_t[4]")
+    C.streams_recv(self.id, queue.pid, queue.qid, self.offset, out)
+    local hz = api.tsc_hz
+    return tonumber(out[0]), tonumber(out[1]), tonumber(out[2]) / hz, tonumber(out[3]) / hz
+end
+
+-- A receive on this set (in another task) returns `after` seconds from now.
+function set:stopReceive(after)
+    C.streams_recv_stop(self.id, C.rdtsc() + (after or 0) * api.tsc_hz)
+end
+
 function set:reset() C.streams_reset(self.id) end
 
 function set:percentile(stream, pct)
@@ -69,7 +101,8 @@ function set:malformed()
     local c = ffi.new("struct mp_streams_set_counters")
     C.streams_read_set(self.id, c)
     return { short = tonumber(c.short_frames), foreign = tonumber(c.foreign),
-        bad_stream = tonumber(c.bad_stream) }
+        bad_stream = tonumber(c.bad_stream), counted = tonumber(c.counted),
+        rx_tsc = tonumber(c.rx_tsc) }
 end
 
 return mod

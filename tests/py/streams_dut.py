@@ -2,8 +2,9 @@
 
 Ports: two cables (0<->1, 2<->3). The generator sends N frames of each of 4 streams on 0;
 the "DUT" forwards 1 -> 2 and, per stream, drops every 5th frame (stream 1), swaps frames
-2 and 3 of every 10 (stream 2), duplicates every 7th (stream 3); the receiver counts on 3
-and keeps the raw (TX TSC, RX TSC) of every frame as the reference. Prints one JSON line.
+2 and 3 of every 10 (stream 2), duplicates every 7th (stream 3); 10 foreign frames, 3 short
+ones and 5 with a stream id out of range follow. The receiver counts on 3 and keeps the raw
+(TX TSC, RX TSC) of every frame as the reference. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ SIZE = 60
 
 def configure(parser):
     parser.add_argument("n", type=int, nargs="?", default=1000)
+    parser.add_argument("hdr", nargs="?", help="also write an HdrHistogram log file here")
 
 
 def master(args):
@@ -44,11 +46,10 @@ def master(args):
         "malformed": ss.malformed(),
         "ref": ref,
         "hist_buckets": len(ss.histogram(0)),
+        "hdr": {r.stream: ss.hdr_log(r.stream) for r in ss.results()},
+        "ts_source": ss.ts_source(),
+        "hdr_file_streams": ss.write_hdr_log(args.hdr, 1.0) if args.hdr else None,
     }
-    try:
-        out["hdr"] = ss.hdr_log(0)[:40]
-    except ImportError:
-        out["hdr"] = None
     print(json.dumps(out))
 
 
@@ -73,6 +74,13 @@ def sender(set_id, n):
     sb = short.buf_array(3)
     sb.alloc(50)
     q.send(sb)
+    # a signature with a stream id beyond the receiver's 4 streams (another set's stream 6)
+    other = StreamSet(8)
+    bad = memory.create_mempool(n=63, template=frame).buf_array(5)
+    bad.alloc(SIZE)
+    other.stamp(bad, 6)
+    q.send(bad)
+    other.free()
     return 0
 
 
