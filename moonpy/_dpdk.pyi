@@ -238,6 +238,33 @@ def streams_hist(sid: int, stream: int) -> list[tuple[int, int]]: ...
 def stamp_departures(port: int, queue: int, offset: int) -> None: ...
 def pacer_stats(port: int, queue: int) -> list[int]: ...
 def send_first(bufs: BufArray, port: int, queue: int, k: int) -> int: ...
+
+# ---- flows of the OTG server (dpdk/flows.pxi) -------------------------------------------
+def flow_send_loop(
+    port: int,
+    queue: int,
+    pool: Mempool,
+    prog: FieldProgram,
+    post: FieldProgram | None,
+    pkt_len: int,
+    stream_set: int,
+    stream: int,
+    offset: int,
+    max_packets: int = 0,
+    seconds: float = 0.0,
+    pps: float = 0.0,
+    bps: float = 0.0,
+    overhead: int = 4,
+    batch: int = 63,
+) -> int: ...
+def streams_rx_loop(
+    stream_set: int,
+    queues: list[tuple[int, int]],
+    offset: int,
+    timestamps: bool = True,
+    capture: dict[int, list[bytes]] | None = None,
+    capture_max: int = 0,
+) -> int: ...
 def police_loop(
     rx_port: int, rx_queue: int, tx_port: int, tx_queue: int, rate: float, depth: float, offset: int
 ) -> int: ...
