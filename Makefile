@@ -57,13 +57,13 @@ fuzz: .build-stamp
 # upstream example scripts, unchanged, from your own checkouts of MoonGen and libmoon
 compat: .build-stamp
 	@test -n "$(MOONGEN)" -a -n "$(LIBMOON)" || { echo "usage: make compat MOONGEN=path LIBMOON=path"; exit 2; }
-	$(PY) -m moonpy.compat --moongen $(MOONGEN) --libmoon $(LIBMOON)
+	$(PY) -m moonpy.tools.compat --moongen $(MOONGEN) --libmoon $(LIBMOON)
 
-# third-party scripts (moonpy/compat_wild.py) from checkouts under WILD/OWNER/NAME;
+# third-party scripts (moonpy/tools/compat_wild.py) from checkouts under WILD/OWNER/NAME;
 # MOONGEN (optional) is a MoonGen checkout for scripts that load its rfc2544 utils
 compat-wild: .build-stamp
 	@test -n "$(WILD)" || { echo "usage: make compat-wild WILD=path [MOONGEN=path]"; exit 2; }
-	$(PY) -m moonpy.compat_wild --wild $(WILD) $(if $(MOONGEN),--moongen $(MOONGEN))
+	$(PY) -m moonpy.tools.compat_wild --wild $(WILD) $(if $(MOONGEN),--moongen $(MOONGEN))
 
 # the linters (apt: luacheck; pip: ruff, mypy, cython-lint; mypy reads the installed
 # dependencies' types, hence the build), then every check; the same

@@ -9,14 +9,14 @@ from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 # scripts `moonpy bench` runs, copied into the package so an installed wheel has them
-# (in a checkout moonpy.bench reads them in place): checkout path -> moonpy/_data/<name>
+# (in a checkout moonpy.tools.bench reads them in place): checkout path -> moonpy/tools/_data/<name>
 BENCH_SCRIPTS = ["lua_scripts/benchmark.lua", "examples/udp-load.py"]
 
 
 class build_py_with_bench_scripts(build_py):
     def run(self) -> None:
         super().run()
-        dest = os.path.join(self.build_lib, "moonpy", "_data")
+        dest = os.path.join(self.build_lib, "moonpy", "tools", "_data")
         os.makedirs(dest, exist_ok=True)
         for src in BENCH_SCRIPTS:
             self.copy_file(src, os.path.join(dest, os.path.basename(src)))

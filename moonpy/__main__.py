@@ -19,6 +19,6 @@ def _early_exit(signo: int, frame: object) -> None:
 signal.signal(signal.SIGINT, _early_exit)
 signal.signal(signal.SIGTERM, _early_exit)
 
-from moonpy.cli import main  # noqa: E402
+from moonpy.app.cli import main  # noqa: E402
 
 sys.exit(main())

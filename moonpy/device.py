@@ -16,8 +16,9 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from moonpy import _dpdk, engine, log
-from moonpy.engine import Counters, Port
+from moonpy import _dpdk, log
+from moonpy.core import engine
+from moonpy.core.engine import Counters, Port
 from moonpy.errors import ConfigError
 from moonpy.log import log_error, log_info, log_warn
 

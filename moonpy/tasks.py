@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moonpy import _dpdk, log
-from moonpy.engine import dpdk_thread
+from moonpy.core.engine import dpdk_thread
+from moonpy.core.taskcores import TaskRegistry, give_up
 from moonpy.errors import ConfigError, MoonpyError, TaskError
-from moonpy.taskcores import TaskRegistry, give_up
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _STDLIB = os.path.abspath(sysconfig.get_paths()["stdlib"])
@@ -224,7 +224,7 @@ def manager() -> TaskManager:
     running engine's cores."""
     global _manager
     if _manager is None:
-        from moonpy import engine
+        from moonpy.core import engine
 
         _manager = TaskManager(engine.current().cores)
     return _manager

@@ -223,7 +223,7 @@ def test_corrupt_pcap_is_a_clear_error(tmp_path):
 def test_lupa_without_luajit_says_how_to_fix():
     code = (
         "import sys; sys.modules['lupa.luajit21'] = None\n"
-        "from moonpy.cli import main\n"
+        "from moonpy.app.cli import main\n"
         "sys.exit(main(['lua_scripts/udp-load.lua', '0', '1']))"
     )
     proc = subprocess.run(
@@ -405,7 +405,8 @@ def test_python_script_writes_results_like_a_lua_script(tmp_path):
 
 def test_run_leaves_no_runtime_directory():
     code = (
-        "import os, sys\nfrom moonpy.cli import main\nfrom moonpy.engine import runtime_dirs\n"
+        "import os, sys\nfrom moonpy.app.cli import main\n"
+        "from moonpy.core.engine import runtime_dirs\n"
         "rc = main(['ports'])\n"
         "left = [d for d in runtime_dirs() if os.path.exists(d)]\n"
         "print('LEFT', left)\nsys.exit(rc)"

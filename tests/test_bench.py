@@ -11,7 +11,7 @@ import sys
 import pytest
 from conftest import run_moonpy
 
-from moonpy import bench
+from moonpy.tools import bench
 
 
 def table_rows(stdout: str) -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, child_env, run_moonpy
 from rich.console import Console
 
-from moonpy.console import (
+from moonpy.console.dashboard import (
     PortRates,
     lua_number,
     port_table,
@@ -20,7 +20,7 @@ from moonpy.console import (
     render_dashboard,
     summary_table,
 )
-from moonpy.engine import Counters
+from moonpy.core.engine import Counters
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 ESC = "\x1b"
@@ -257,7 +257,7 @@ def test_live_histograms_and_script_counters_render():
 
 
 def test_sparkline_scales_to_the_largest_bucket():
-    from moonpy.console import sparkline
+    from moonpy.console.dashboard import sparkline
 
     assert sparkline([0, 4, 8]) == " ▄█"
     assert sparkline([0, 0]) == "  "

@@ -1,6 +1,16 @@
 """The package's layers point down: no module of moonpy/ imports, directly or through
-others, a module that imports it back. Function-level imports count too: a lazy import
-hides a cycle from the interpreter at start-up but not from a reader following imports."""
+others, a module that imports it back, and no layer imports one above it. Function-level
+imports count too: a lazy import hides a cycle (or an upward edge) from the interpreter at
+start-up but not from a reader following imports.
+
+The layers, bottom up (docs/architecture.md draws them):
+  base      moonpy.errors, moonpy.log: everybody's error types and MoonGen's output lines
+  core      moonpy.core: the engine, its configuration, the task/core registry, messages
+  api       the top level a script imports (device, memory, stats, proto/, ...)
+  bridge    moonpy.lua_bridge: the Lua VMs
+  console   moonpy.console: the dashboard, summary and result files
+  app       moonpy.app: the front ends; tools: moonpy.tools, developer tools
+"""
 
 from __future__ import annotations
 
@@ -134,11 +144,46 @@ def a_loop(graph: dict[str, set[str]], comp: list[str]) -> list[str]:
     return path
 
 
+BASE = {"moonpy.errors", "moonpy.log"}
+SUBPACKAGES = ("core", "lua_bridge", "console", "app", "tools")
+
+
+def layer(mod: str) -> str:
+    if mod in BASE:
+        return "base"
+    if mod == "moonpy.__main__":  # `python -m moonpy`: the command line's entry point
+        return "app"
+    parts = mod.split(".")
+    if len(parts) > 1 and parts[1] in SUBPACKAGES:
+        return {"lua_bridge": "bridge"}.get(parts[1], parts[1])
+    return "api"  # the root package, its modules, proto/
+
+
+# what each layer must not import (it may import everything else below it)
+FORBIDDEN: dict[str, set[str]] = {
+    "base": {"core", "api", "bridge", "console", "app", "tools"},
+    "core": {"api", "bridge", "console", "app", "tools"},
+    "api": {"bridge", "console", "app", "tools"},
+}
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{m} ({layer(m)}) -> {t} ({layer(t)})"
+        for m, targets in graph.items()
+        for t in targets
+        if layer(t) in FORBIDDEN.get(layer(m), set())
+    )
+
+
 def test_the_graph_sees_relative_and_function_level_imports():
     graph = import_graph()
     assert "moonpy.lua_bridge.vm" in graph
     # the CLI reaches the Lua runner only through a function-level import
-    assert any(m.startswith("moonpy.lua_bridge") for m in graph["moonpy.cli"]), graph["moonpy.cli"]
+    # moved modules are seen under their package
+    assert "moonpy.core.engine" in graph["moonpy.device"], graph["moonpy.device"]
+    cli = graph["moonpy.app.cli"]
+    assert any(m.startswith("moonpy.lua_bridge") for m in cli), cli
 
 
 def test_cycle_finder_finds_a_planted_loop():
@@ -152,3 +197,15 @@ def test_no_import_cycle_in_moonpy():
     graph = import_graph()
     loops = [" -> ".join(a_loop(graph, c)) for c in find_cycles(graph)]
     assert not loops, "import cycles in moonpy/:\n  " + "\n  ".join(loops)
+
+
+def test_layer_checker_finds_a_planted_upward_import():
+    g = {"moonpy.core.engine": {"moonpy.log", "moonpy.device"}, "moonpy.device": {"moonpy.log"}}
+    assert upward_imports(g) == ["moonpy.core.engine (core) -> moonpy.device (api)"]
+    assert layer("moonpy.proto.udp") == layer("moonpy") == "api"
+    assert layer("moonpy.lua_bridge.vm") == "bridge"
+
+
+def test_no_layer_imports_a_higher_one():
+    up = upward_imports(import_graph())
+    assert not up, "imports from a lower layer to a higher one:\n  " + "\n  ".join(up)

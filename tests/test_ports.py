@@ -17,8 +17,8 @@ pytestmark = pytest.mark.dpdk
 PRELUDE = """
 import json
 from moonpy import _dpdk
-from moonpy.config import Config, PortSpec
-from moonpy.engine import Engine
+from moonpy.core.config import Config, PortSpec
+from moonpy.core.engine import Engine
 
 def frames(n, size=60):
     from scapy.layers.inet import IP, UDP

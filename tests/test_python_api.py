@@ -92,8 +92,8 @@ def view_frames() -> dict:
         f"""
         import json
         from moonpy import memory
-        from moonpy.config import Config, PortSpec
-        from moonpy.engine import Engine
+        from moonpy.core.config import Config, PortSpec
+        from moonpy.core.engine import Engine
         eng = Engine(Config(ports=[PortSpec(kind="null")])).start()
         pool = memory.create_mempool(n=127)
         bufs = pool.buf_array(1)
@@ -231,8 +231,8 @@ def test_imix_order_is_a_smooth_interleave():
 ENGINE_RUN = """
 import json
 from moonpy import _dpdk, device, memory
-from moonpy.config import Config, PortSpec
-from moonpy.engine import Engine
+from moonpy.core.config import Config, PortSpec
+from moonpy.core.engine import Engine
 from moonpy.fieldengine import *
 from moonpy.proto import *
 eng = Engine(Config(ports=[PortSpec(kind="pcap", tx="{out}")], cores=[0])).start()
@@ -403,8 +403,8 @@ def test_packet_views_templates_and_lifetimes():
         from scapy.layers.inet import IP, UDP
         from scapy.layers.l2 import Ether
         from moonpy import memory
-        from moonpy.config import Config, PortSpec
-        from moonpy.engine import Engine
+        from moonpy.core.config import Config, PortSpec
+        from moonpy.core.engine import Engine
         eng = Engine(Config(ports=[PortSpec(kind="null")])).start()
         out = {}
         tmpl = Ether(dst="02:00:00:00:00:02") / IP(dst="1.2.3.4") / UDP(dport=53)

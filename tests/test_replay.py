@@ -8,9 +8,9 @@ from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.utils import PcapWriter, rdpcap, wrpcap
 
-from moonpy.bpf import compile_filter
+from moonpy.app.bpf import compile_filter
+from moonpy.app.pcapfile import read_pcap
 from moonpy.errors import ConfigError
-from moonpy.pcapfile import read_pcap
 
 pytestmark = pytest.mark.dpdk
 

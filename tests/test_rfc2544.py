@@ -1,4 +1,4 @@
-"""`moonpy rfc2544` and moonpy.rfc2544: the search against a software device under test with
+"""`moonpy rfc2544` and moonpy.app.rfc2544: the search against a software device under test with
 a known capacity (C's police_loop between two cables), the self-checking trials, and the
 report files (JSON, CSV, PNG plots, one self-contained HTML)."""
 

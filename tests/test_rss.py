@@ -246,8 +246,8 @@ def test_ports_with_rss_in_their_driver_get_it_configured():
         """
         import json
         from moonpy import _dpdk
-        from moonpy.config import Config, PortSpec
-        from moonpy.engine import Engine
+        from moonpy.core.config import Config, PortSpec
+        from moonpy.core.engine import Engine
         eng = Engine(Config(ports=[PortSpec(kind="null")])).start()
         eng.configure_port(0, rx_queues=4, rss_queues=2, rss_base=1)
         first = _dpdk.port_get_reta(eng.port(0).dpdk_id)

@@ -3,7 +3,7 @@ moment one copy changes without the other:
 
 - field-engine op codes and flags: csrc/mp_fieldengine.h, the Cython module, fieldengine.py;
 - header layouts: moonpy/proto/*.py and moonpy/lua/proto/*.lua, built both ways, same bytes;
-- device.config defaults: moonpy/lua/device.lua, moonpy/device.py, moonpy/engine.py;
+- device.config defaults: moonpy/lua/device.lua, moonpy/device.py, moonpy/core/engine.py;
 - MoonGen's counter lines: moonpy/lua/stats.lua and moonpy/stats.py against one snapshot of
   the text MoonGen prints (tests/snapshots/moongen_stats.txt).
 """
@@ -89,7 +89,7 @@ def signature_defaults(fn, names: dict[str, str]) -> dict[str, int]:
 
 def test_device_config_defaults_agree_in_lua_python_and_the_engine():
     from moonpy import device
-    from moonpy.engine import Engine
+    from moonpy.core.engine import Engine
 
     keys = ("rx_queues", "tx_queues", "rx_descs", "tx_descs", "buf_size", "rss_queues")
     lua = lua_config_defaults()
@@ -103,7 +103,7 @@ def test_device_config_defaults_agree_in_lua_python_and_the_engine():
     assert lua["rx_descs"] == 512 and lua["tx_descs"] == 1024  # MoonGen's own
     # num_bufs None in Python means the engine's rule, which must be Lua's rule
     assert inspect.signature(device.config).parameters["num_bufs"].default is None
-    assert num_bufs_rule(PKG / "engine.py", "rx_descs") == lua["num_bufs"] == (2047, 2, 1)
+    assert num_bufs_rule(PKG / "core" / "engine.py", "rx_descs") == lua["num_bufs"] == (2047, 2, 1)
 
 
 # ---- header layouts: built by proto/*.py and by lua/proto/*.lua ------------------------------

@@ -1,5 +1,5 @@
 """`moonpy bench --list` from an installed wheel, outside any checkout: what the bench runs
-travels as package data (moonpy/_data), not read from lua_scripts/ of a clone.
+travels as package data (moonpy/tools/_data), not read from lua_scripts/ of a clone.
 
 Slow (a wheel build compiles the extension: one to three minutes), so marked `slow`."""
 
@@ -28,8 +28,8 @@ def test_bench_list_works_from_an_installed_wheel(tmp_path):
     assert build.returncode == 0, build.stdout + build.stderr
     (wheel,) = wheels.glob("moonpy-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "moonpy/_data/benchmark.lua" in names, names
-    assert "moonpy/_data/udp-load.py" in names
+    assert "moonpy/tools/_data/benchmark.lua" in names, names
+    assert "moonpy/tools/_data/udp-load.py" in names
     assert "moonpy/lua/moongen.lua" in names
 
     env_dir = tmp_path / "venv"
@@ -45,7 +45,8 @@ def test_bench_list_works_from_an_installed_wheel(tmp_path):
     cwd.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = subprocess.run(
-        [str(py), "-c", "import moonpy.bench as b; print(b.__file__, b.IN_CHECKOUT, b.BENCH_LUA)"],
+        [str(py), "-c",
+         "import moonpy.tools.bench as b; print(b.__file__, b.IN_CHECKOUT, b.BENCH_LUA)"],
         capture_output=True, text=True, cwd=cwd, env=env, timeout=60,
     )  # fmt: skip
     assert where.returncode == 0, where.stderr

@@ -10,12 +10,12 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from moonpy import _dpdk
+from moonpy.core.serialize import Message, pack_message, to_descriptor
 from moonpy.errors import ConfigError
 from moonpy.lua_bridge.host_sync import SyncHost
-from moonpy.serialize import Message, pack_message, to_descriptor
 
 if TYPE_CHECKING:
-    from moonpy.engine import Engine
+    from moonpy.core.engine import Engine
     from moonpy.lua_bridge.tasks import TaskManager
     from moonpy.lua_bridge.vm import LuaVM
 

@@ -5,7 +5,7 @@ shared by every VM of a run lives on the run object (``self.run``).
 Fast pipes and packet rings are DPDK rings used straight from Lua through the
 fast path (no Python per message); only what is serialized lives here:
 
-* slow pipes: FIFO queues of ``Message``s (moonpy.serialize), MPMC;
+* slow pipes: FIFO queues of ``Message``s (moonpy.core.serialize), MPMC;
 * namespaces: process-wide named maps of serialized values, each with a
   re-entrant lock that its ``forEach`` and ``ns.lock`` use (as libmoon does);
 * locks: re-entrant, owned by the task (thread) that took them;
@@ -23,8 +23,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from moonpy import _dpdk
+from moonpy.core.serialize import Message, Value, from_descriptor, pack_message, to_descriptor
 from moonpy.errors import MoonpyError
-from moonpy.serialize import Message, Value, from_descriptor, pack_message, to_descriptor
 
 if TYPE_CHECKING:
     from moonpy.lua_bridge.vm import LuaVM

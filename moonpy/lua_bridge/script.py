@@ -8,13 +8,13 @@ import sys
 from collections.abc import Callable
 
 from moonpy import _dpdk
-from moonpy.engine import Engine, queue_packets
+from moonpy.app.report import failed_tasks_line
+from moonpy.core.engine import Engine, queue_packets
+from moonpy.core.serialize import Message, pack_message, to_descriptor
 from moonpy.errors import ScriptError
 from moonpy.lua_bridge.host import Host
 from moonpy.lua_bridge.tasks import Task, TaskManager
 from moonpy.lua_bridge.vm import LuaVM, ScriptExit
-from moonpy.report import failed_tasks_line
-from moonpy.serialize import Message, pack_message, to_descriptor
 
 RED, RESET = "\033[0;31m", "\033[0m"
 

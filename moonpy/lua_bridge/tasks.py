@@ -1,8 +1,8 @@
 """Tasks: one OS thread per task, pinned to a core, registered with DPDK,
 running its own LuaJIT VM (lupa releases the GIL while Lua runs, so tasks run
-in parallel). Arguments and results cross as moonpy.serialize messages.
+in parallel). Arguments and results cross as moonpy.core.serialize messages.
 
-Which core a task gets and how the master waits for tasks: moonpy.taskcores,
+Which core a task gets and how the master waits for tasks: moonpy.core.taskcores,
 shared with Python tasks. Shared tasks (stats, ARP, timers) run on the master's
 core, at most ``shared_cores`` at a time.
 """
@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from moonpy.engine import dpdk_thread
+from moonpy.core.engine import dpdk_thread
+from moonpy.core.serialize import Message, message_roundtrip
+from moonpy.core.taskcores import TaskRegistry, give_up
 from moonpy.errors import ScriptError, TaskError
-from moonpy.serialize import Message, message_roundtrip
-from moonpy.taskcores import TaskRegistry, give_up
 
 
 @dataclass

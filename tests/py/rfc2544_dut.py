@@ -1,4 +1,4 @@
-"""moonpy.rfc2544 against a software device under test: ports 0<->1 and 2<->3 are cables,
+"""moonpy.app.rfc2544 against a software device under test: ports 0<->1 and 2<->3 are cables,
 a forwarding task 1 -> 2 (C's police_loop) passes at most RATE frames/s (a bucket of 128
 frames, judged at the frames' departure TSC) and drops the rest. The search runs from 0
 to 3. Prints the report as one JSON line."""
@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 
 import moonpy
-from moonpy import _dpdk, device, rfc2544
+from moonpy import _dpdk, device
+from moonpy.app import rfc2544
 
 
 def configure(parser):

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 # the package's parent: a checkout, or site-packages when moonpy is installed
-ROOT = Path(__file__).resolve().parents[1]
-# an installed wheel carries the scripts the benchmark runs in moonpy/_data (setup.py
+ROOT = Path(__file__).resolve().parents[2]
+# an installed wheel carries the scripts the benchmark runs in moonpy/tools/_data (setup.py
 # copies them there at build time); in a checkout they are read where they are edited
 PACKAGE_DATA = Path(__file__).resolve().parent / "_data"
 IN_CHECKOUT = (ROOT / "lua_scripts" / "benchmark.lua").is_file()
@@ -222,8 +222,8 @@ def moongen_scenario(sc: Scenario, seconds: float) -> Measurement:
 C_LOOP = """
 import json, os
 from moonpy import _dpdk
-from moonpy.config import Config, PortSpec
-from moonpy.engine import Engine
+from moonpy.core.config import Config, PortSpec
+from moonpy.core.engine import Engine
 eng = Engine(Config(ports=[PortSpec(kind="null")])).start()
 port, _ = eng.configure_port(0)
 os.sched_setaffinity(0, {{eng.cores[-1]}})

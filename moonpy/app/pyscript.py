@@ -22,9 +22,9 @@ from types import ModuleType
 from typing import Any
 
 from moonpy import _dpdk, device, log, memory, tasks
-from moonpy.config import Config
-from moonpy.engine import Engine, queue_packets, remove_runtime_dir
-from moonpy.report import failed_tasks_line, report_leaks, run_meta
+from moonpy.app.report import failed_tasks_line, report_leaks, run_meta
+from moonpy.core.config import Config
+from moonpy.core.engine import Engine, queue_packets, remove_runtime_dir
 
 MODULE_NAME = "moonpy_script"
 
@@ -141,9 +141,9 @@ def task_rows(manager: tasks.TaskManager) -> list[tuple[str, int, str, str, int]
 def make_console(
     opts: argparse.Namespace, cfg: Config, engine: Engine, manager: tasks.TaskManager
 ) -> Any:
-    """The same console as a Lua script's (moonpy.console.RunConsole): live dashboard on
+    """The same console as a Lua script's (moonpy.console.dashboard.RunConsole): live dashboard on
     a terminal, plain lines otherwise, the summary and ``--output`` results."""
-    from moonpy.console import RunConsole
+    from moonpy.console.dashboard import RunConsole
 
     return RunConsole(
         engine,

@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from moonpy import _dpdk
-from moonpy.engine import Counters, Engine
+from moonpy.core.engine import Counters, Engine
 
 CRC = 4  # bytes per frame counted in MoonGen's Mbit/s
 FRAMING = 20  # preamble + SFD + inter-frame gap, for "with framing"

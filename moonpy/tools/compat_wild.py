@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from moonpy.compat import Case, run_case
+from moonpy.tools.compat import Case, run_case
 
 MPPS = r"(0\.0[1-9]|0\.[1-9]\d|[1-9]\d*\.\d\d)( \(StdDev [\d.]+\))? Mpps"  # at least 0.01
 DEV_TX = r"\[Device: id=\d+\] TX: " + MPPS

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from moonpy import _dpdk
-from moonpy.config import Config, PortSpec, parse_mac
+from moonpy.core.config import Config, PortSpec, parse_mac
 from moonpy.errors import ConfigError, MoonpyError
 from moonpy.log import log_warn
 
@@ -132,7 +132,7 @@ class Engine:
         if _dpdk.eal_initialized():
             raise MoonpyError(
                 "DPDK is already running in this process; "
-                "use the existing engine (moonpy.engine.current())"
+                "use the existing engine (moonpy.core.engine.current())"
             )
         # the EAL leaves its runtime directory behind (one per run): removed at exit, on
         # errors and signals too (they unwind through Python), and in shutdown

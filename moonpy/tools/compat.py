@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Case:
     note: str = ""
     pcap_in: bool = False  # provide {IN} (a small pcap file) to the script/ports
     kernel_ping: str = ""  # tap interface: the Linux kernel pings the script's IP through it
-    # third-party scripts (moonpy.compat_wild) only:
+    # third-party scripts (moonpy.tools.compat_wild) only:
     commit: str = ""  # the commit of the repository the entry was checked against
     exit: tuple[int, ...] = ()  # exit codes that count as what the original does (default 0/130)
     lua_path: list[str] = field(default_factory=list)  # LUA_PATH entries ({BASE}, {MOONGEN})
@@ -289,7 +289,7 @@ CASES = [
 
 def make_pcap(path: Path) -> None:
     """60 small UDP frames (written without scapy: moonpy's own pcap writer)."""
-    from moonpy.pcapfile import PcapWriter
+    from moonpy.app.pcapfile import PcapWriter
 
     w = PcapWriter(str(path))
     for i in range(60):

@@ -20,12 +20,12 @@ import threading
 import time
 
 from moonpy import _dpdk
-from moonpy.bpf import compile_filter
-from moonpy.config import Config, check_writable
-from moonpy.engine import Engine
+from moonpy.app.bpf import compile_filter
+from moonpy.app.pcapfile import PcapWriter, read_pcap
+from moonpy.app.report import report_leaks
+from moonpy.core.config import Config, check_writable
+from moonpy.core.engine import Engine
 from moonpy.errors import ConfigError
-from moonpy.pcapfile import PcapWriter, read_pcap
-from moonpy.report import report_leaks
 
 
 def replay_parser() -> argparse.ArgumentParser:

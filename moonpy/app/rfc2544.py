@@ -354,7 +354,7 @@ def write_outputs(report: dict[str, Any], stem: str) -> list[str]:
                         lat.get("p50", ""), lat.get("p99", ""), lat.get("max", ""),
                         r.get("back_to_back", "")])  # fmt: skip
     try:
-        from moonpy.rfc2544_report import plots
+        from moonpy.app.rfc2544_report import plots
     except ImportError:
         return files
     files += plots(report, stem)

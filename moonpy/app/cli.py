@@ -22,10 +22,10 @@ import sys
 import traceback
 
 from moonpy import _dpdk
-from moonpy.config import Config, check_writable, load_file, parse_port_option
-from moonpy.engine import Engine, remove_runtime_dir
+from moonpy.app.report import report_leaks, run_meta
+from moonpy.core.config import Config, check_writable, load_file, parse_port_option
+from moonpy.core.engine import Engine, remove_runtime_dir
 from moonpy.errors import ConfigError, MoonpyError
-from moonpy.report import report_leaks, run_meta
 
 COMMANDS = ("ports", "bench", "replay", "dump", "simple", "rfc2544")
 
@@ -281,14 +281,14 @@ def check_dpdk_config(path: str, opts: argparse.Namespace) -> None:
 
 def run_script(opts: argparse.Namespace, cfg: Config) -> int:
     if opts.target.endswith(".py"):
-        from moonpy.pyscript import run_python_script
+        from moonpy.app.pyscript import run_python_script
 
         return run_python_script(opts, cfg)
     from moonpy.lua_bridge import require_luajit
     from moonpy.lua_bridge.script import LuaRun
 
     require_luajit()
-    from moonpy.console import RunConsole
+    from moonpy.console.dashboard import RunConsole
 
     engine = Engine(cfg).start()
     _dpdk.install_signal_handlers()
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _early_signal)
     signal.signal(signal.SIGINT, _early_signal)
     if argv[:1] == ["bench"]:
-        from moonpy import bench
+        from moonpy.tools import bench
 
         return bench.main(argv[1:])
     parser = build_parser()
@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             opts.args = ["--", *opts.args]
             return run_script(opts, cfg)
         if opts.target in ("replay", "dump"):
-            from moonpy import replay
+            from moonpy.app import replay
 
             return replay.main(opts.target, opts.args, cfg)
         check_script(opts.target)
@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     except (MoonpyError, _dpdk.DpdkError) as e:
         if opts.debug:
             traceback.print_exc()
-        from moonpy.console import print_error
+        from moonpy.console.dashboard import print_error
 
         print_error(str(e), plain=opts.plain or opts.no_color)
         return 1
