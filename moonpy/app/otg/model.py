@@ -252,7 +252,10 @@ def _flow(f: Any, i: int, conf: Conf, speeds: dict[str, float]) -> FlowConf:
                      "rx_tx_ratio"})  # fmt: skip
     if metrics.get("loss"):
         raise unsupported(f"{path}.metrics.loss", "loss durations are not measured")
-    if metrics.get("rx_tx_ratio") and metrics["rx_tx_ratio"].get("choice", "rx_count") != "rx_count":
+    if (
+        metrics.get("rx_tx_ratio")
+        and metrics["rx_tx_ratio"].get("choice", "rx_count") != "rx_count"
+    ):
         raise unsupported(f"{path}.metrics.rx_tx_ratio")
     tags = metrics.get("predefined_metric_tags") or {}
     if any(tags.values()):
@@ -266,7 +269,9 @@ def _flow(f: Any, i: int, conf: Conf, speeds: dict[str, float]) -> FlowConf:
     )  # fmt: skip
 
 
-def _rate(r: dict[str, Any], path: str, avg: float, speed: float | None) -> tuple[float, float, int]:
+def _rate(
+    r: dict[str, Any], path: str, avg: float, speed: float | None
+) -> tuple[float, float, int]:
     """(pps, bps, per-frame overhead bytes of the bps) of a flow's rate."""
     _keys(r, path, {"choice", "pps", "bps", "kbps", "mbps", "gbps", "percentage"})
     how = _choice(r, path, {"pps", "bps", "kbps", "mbps", "gbps", "percentage"}, "pps")

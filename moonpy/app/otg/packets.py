@@ -145,13 +145,13 @@ def _pattern(pat: Any, path: str, bits: int, kind: str) -> tuple[str, Any]:
             raise OtgError(f"{path}.values: give at least one value")
         return "list", [num(v, f"{path}.values[{i}]") for i, v in enumerate(vals)]
     if choice in ("increment", "decrement"):
-        c = pat.get(choice) or {}
-        for key in c:
+        body: dict[str, Any] = pat.get(choice) or {}
+        for key in body:
             if key not in ("start", "step", "count"):
                 raise unsupported(f"{path}.{choice}.{key}")
-        start = num(c.get("start", 0), f"{path}.{choice}.start")
-        step = num(c.get("step", 1), f"{path}.{choice}.step")
-        count = int(c.get("count", 1))
+        start = num(body.get("start", 0), f"{path}.{choice}.start")
+        step = num(body.get("step", 1), f"{path}.{choice}.step")
+        count = int(body.get("count", 1))
         if count < 1:
             raise OtgError(f"{path}.{choice}.count must be at least 1")
         if count == 1 or step == 0:
@@ -250,7 +250,7 @@ def compile_packet(
     post: list[tuple[Any, ...]] = []
     auto: list[tuple[int, int, str, int, str]] = []  # (bit, bits, header, index, field)
     offsets: list[int] = []
-    for i, (name, body) in enumerate(zip(names, bodies)):
+    for i, (name, body) in enumerate(zip(names, bodies, strict=True)):
         where = f"{path}[{i}].{name}"
         defs = HEADERS[name]
         known = {d[0] for d in defs if d[2] != "pad"}

@@ -11,6 +11,7 @@ a task manager per run); a stop is the run's stop flag, cleared again
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
@@ -20,7 +21,8 @@ from typing import Any
 from moonpy import _dpdk, tasks
 from moonpy.app.otg.errors import OtgError
 from moonpy.app.otg.model import CRC, Conf, FlowConf
-from moonpy.engine import Engine
+from moonpy.core.engine import Engine
+from moonpy.log import log_warn
 
 POOL_SIZE = 4095
 CAPTURE_MAX = 100_000  # frames kept per capturing port
@@ -68,6 +70,7 @@ class LocalFlows:
         self.captures: dict[int, _Capture] = {}
         self.port_base: dict[int, tuple[int, int, int, int]] = {}
         self.pools: dict[tuple[bytes, int], Any] = {}
+        self.warned = False
         self.history: deque[_Sample] = deque(maxlen=int(4 * RATE_WINDOW / SAMPLE_EVERY))
         for port in engine.ports:
             if not port.configured:
@@ -143,6 +146,13 @@ class LocalFlows:
     def _new_run(self) -> None:
         _dpdk.reset_lifecycle()
         self.manager = tasks.TaskManager(self.engine.cores, grace=self.grace)
+        # which flow runs on which core is the server's own business, said once at most
+        self.manager.warn = self._warn_once
+
+    def _warn_once(self, message: str) -> None:
+        if not self.warned:
+            self.warned = True
+            log_warn(message, file=sys.stderr)
 
     def _restart_rx(self) -> None:
         self._new_run()
@@ -168,27 +178,37 @@ class LocalFlows:
         for s in self.slots.values():
             s.task = None
 
-    def start(self, names: list[str]) -> None:
-        """Start the named flows sent from here (all with ``[]``); counters start over."""
+    def arm(self, names: list[str]) -> None:
+        """Before any server sends: stop what runs, counters from zero, RX on."""
         with self.lock:
-            conf = self._conf()
-            unknown = [n for n in names if n not in {f.name for f in conf.flows}]
-            if unknown:
-                raise OtgError(f"control_state.traffic.flow_transmit.flow_names: no flows "
-                               f"named {unknown}")  # fmt: skip
+            self._check_names(names)
             self._stop_all()
             _dpdk.streams_reset(self.set_id)
             self._restart_rx()
-            assert self.manager is not None
             self.port_base = {p.dpdk_id: self._port_counts(p.id) for p in self.engine.ports}
             self.history.clear()
             for s in self.slots.values():
                 txq = _dpdk.port_sw_stats(s.dpdk_port, s.queue + 1)["txq"][s.queue]
                 s.base = (txq[0], txq[1])
+
+    def go(self, names: list[str]) -> None:
+        """Start sending the named flows sent from here (all with ``[]``)."""
+        with self.lock:
+            conf = self._check_names(names)
+            if self.manager is None:
+                raise OtgError("traffic was not armed", code=500, kind="internal")
             for name, s in self.slots.items():
                 if names and name not in names:
                     continue
                 s.task = self.manager.start(_send, (s, self.set_id, conf.offset), name=name)
+
+    def _check_names(self, names: list[str]) -> Conf:
+        conf = self._conf()
+        unknown = [n for n in names if n not in {f.name for f in conf.flows}]
+        if unknown:
+            raise OtgError(f"control_state.traffic.flow_transmit.flow_names: no flows "
+                           f"named {unknown}")  # fmt: skip
+        return conf
 
     def stop(self, names: list[str]) -> None:
         with self.lock:
@@ -282,7 +302,7 @@ class LocalFlows:
         a, b = first.values.get(key), last.values.get(key)
         if not dt or a is None or b is None:
             return (0.0, 0.0, 0.0, 0.0)
-        return tuple((y - x) / dt for x, y in zip(a, b))  # type: ignore[return-value]
+        return tuple((y - x) / dt for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
     def flow_metrics(self) -> list[dict[str, Any]]:
         """Raw per-flow numbers of this server (tx for flows sent here, rx for all)."""
