@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -179,24 +180,26 @@ def test_two_flows_counted_per_flow_with_rates_bytes_and_frames():
         req.port_name = "p2"
         frames = rdpcap(io.BytesIO(a.get_capture(req).read()))
     # the bytes on the wire, checked by scapy: headers, varying fields, lengths, checksums
+    # (captured frames end with their FCS)
     assert len(frames) == 18000
+    assert all(zlib.crc32(bytes(f)[:-4]).to_bytes(4, "little") == bytes(f)[-4:] for f in frames)
     udp4 = [f for f in frames if IP in f]
     tcp6 = [f for f in frames if IPv6 in f]
     assert len(udp4) == 6000 and len(tcp6) == 12000
     assert [f[IP].src for f in udp4[:11]] == [f"10.0.0.{i}" for i in range(1, 11)] + ["10.0.0.1"]
     assert [f[UDP].dport for f in udp4[:4]] == [6000, 6001, 6002, 6000]
     for f in udp4[:50]:
-        assert len(f) == 124 and f[Ether].src == "00:00:01:01:01:01"
+        assert len(f) == 128 and f[Ether].src == "00:00:01:01:01:01"
         assert f[IP].len == 110 and f[UDP].len == 90
         ip_sum, udp_sum = f[IP].chksum, f[UDP].chksum
         del f[IP].chksum, f[UDP].chksum
         again = Ether(bytes(f))
         assert (again[IP].chksum, again[UDP].chksum) == (ip_sum, udp_sum)
-    assert [len(f) + 4 for f in tcp6[:26]] == F2_SIZES + [100]
+    assert [len(f) for f in tcp6[:26]] == F2_SIZES + [100]
     assert [f[Dot1Q].vlan for f in tcp6[:3]] == [100, 200, 100]
     assert [f["TCP"].sport for f in tcp6[:3]] == [40000, 39999, 39998]
     for f in tcp6[:50]:
-        assert f[IPv6].plen == len(f) - 18 - 40
+        assert f[IPv6].plen == len(f) - 18 - 40 - 4
         tcp_sum = f["TCP"].chksum
         del f["TCP"].chksum
         assert Ether(bytes(f))["TCP"].chksum == tcp_sum

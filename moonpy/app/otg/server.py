@@ -18,6 +18,7 @@ import struct
 import sys
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -213,13 +214,16 @@ class Controller:
 
 
 def pcap(frames: list[bytes]) -> bytes:
-    """A pcap file (microsecond timestamps, Ethernet) of ``frames``; the time is now."""
+    """A pcap file (microsecond timestamps, Ethernet) of ``frames``, each ending with its
+    FCS as OTG captures have it (computed: virtual links carry none); the time is now."""
     now = time.time()
     sec, usec = int(now), int((now % 1) * 1e6)
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)]
     for f in frames:
-        out.append(struct.pack("<IIII", sec, usec, len(f), len(f)))
+        n = len(f) + 4
+        out.append(struct.pack("<IIII", sec, usec, n, n))
         out.append(f)
+        out.append(zlib.crc32(f).to_bytes(4, "little"))
     return b"".join(out)
 
 
