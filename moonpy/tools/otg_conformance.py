@@ -8,6 +8,7 @@ it is stored here. Prints one line per test and exits 1 if any failed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import socket
 import subprocess
@@ -30,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"otg-conformance: {suite} is not a checkout of open-traffic-generator/"
               "conformance (no helpers/otg/otg.py)", file=sys.stderr)  # fmt: skip
         return 2
-    try:
-        import pcapfile  # type: ignore[import-not-found]  # noqa: F401 (the suite reads captures)
-    except ImportError:
+    if importlib.util.find_spec("pcapfile") is None:  # the suite reads captures with it
         print("otg-conformance: the suite needs pypcapfile: pip install pypcapfile",
               file=sys.stderr)  # fmt: skip
         return 2
