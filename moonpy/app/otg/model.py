@@ -59,7 +59,6 @@ class FlowConf:
     delay: float
     metrics: bool
     latency: bool
-    timestamps: bool
 
 
 @dataclass
@@ -250,6 +249,9 @@ def _flow(f: Any, i: int, conf: Conf, speeds: dict[str, float]) -> FlowConf:
     metrics = _keys(f.get("metrics") or {}, f"{path}.metrics",
                     {"enable", "loss", "timestamps", "latency", "predefined_metric_tags",
                      "rx_tx_ratio"})  # fmt: skip
+    if metrics.get("timestamps"):
+        raise unsupported(f"{path}.metrics.timestamps", "first/last timestamps are not "
+                          "measured; metrics.latency.enable gives latency")  # fmt: skip
     if metrics.get("loss"):
         raise unsupported(f"{path}.metrics.loss", "loss durations are not measured")
     if (
@@ -265,7 +267,7 @@ def _flow(f: Any, i: int, conf: Conf, speeds: dict[str, float]) -> FlowConf:
         name=str(f["name"]), index=i, tx=tx, rx=rx, packet=packet, pkt_len=pkt_len, sizes=sizes,
         avg_size=avg, pps=pps, bps=bps, overhead=overhead, packets=packets, seconds=seconds,
         delay=delay, metrics=bool(metrics.get("enable", False)),
-        latency=bool(lat.get("enable", False)), timestamps=bool(metrics.get("timestamps")),
+        latency=bool(lat.get("enable", False)),
     )  # fmt: skip
 
 
