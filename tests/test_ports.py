@@ -87,7 +87,7 @@ finish(eng, {"ok": ok, "a": ca.__dict__, "b": cb.__dict__})
 
 
 def test_cable_keeps_order_across_many_ring_wraps():
-    # moonpy fills cable rings itself (mp_fastpath.c: cable_tx, a cached head and free
+    # moonpy fills cable rings itself (mp_cable.c: cable_tx, a cached head and free
     # count): 40 bursts of 50 frames through a 64-slot ring, the receiver emptying it
     # after every burst, wrap the ring 31 times and refill the free count from the
     # receiver's progress each time

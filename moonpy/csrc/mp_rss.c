@@ -2,7 +2,7 @@
  * set up in ports whose PMD has it.
  *
  * A virtual cable has no NIC to spread frames over RX queues, so its sending end does it
- * (mp_fastpath.c: cable_tx_rss) with this hash and the receiving port's redirection table.
+ * (mp_cable.c: cable_tx_rss) with this hash and the receiving port's redirection table.
  * Same key and inputs as the hardware: frames hash to the queues they would on a NIC with
  * the default key, and `buf.hash.rss` holds the value a NIC would write. */
 #include <errno.h>

@@ -66,7 +66,7 @@ def create_cable(str name_a, str name_b, unsigned nqueues, unsigned ring_size):
     if rc < 0:
         raise DeviceError(f"cannot create cable port {name_b}: {_strerror(rte_errno)}")
     pb = rc
-    for q in range(nqueues):  # moonpy's own sender for cable rings (mp_fastpath.c: cable_tx)
+    for q in range(nqueues):  # moonpy's own sender for cable rings (mp_cable.c: cable_tx)
         mp_cable_attach(<uint16_t>pa, <uint16_t>q, a2b[q])
         mp_cable_attach(<uint16_t>pb, <uint16_t>q, b2a[q])
     return pa, pb
