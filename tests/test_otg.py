@@ -334,3 +334,13 @@ def test_two_servers_one_config(veth_netns: str):
     # each server's own port counts (nothing else sends on this veth pair)
     assert out["ports"]["pa"][:2] == [3000, 2000]
     assert out["ports"]["pb"] == [2000, 3000, f"127.0.0.1:{pb}/0"]
+
+
+def test_serve_bad_options_one_line(moonpy):  # noqa: ANN001 (the conftest fixture)
+    r = moonpy("serve", "--listen", "bogus")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        "moonpy serve: error: --listen bogus: give HOST:PORT (e.g. 127.0.0.1:8443)"
+    ]
+    r = moonpy("serve", "--tls-cert", "x.pem")
+    assert r.returncode == 1 and "give both --tls-cert and --tls-key" in r.stderr
