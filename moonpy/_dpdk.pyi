@@ -256,6 +256,7 @@ def flow_send_loop(
     bps: float = 0.0,
     overhead: int = 4,
     batch: int = 63,
+    template: bytes | None = None,
 ) -> int: ...
 def streams_rx_loop(
     stream_set: int,

@@ -344,3 +344,43 @@ def test_serve_bad_options_one_line(moonpy):  # noqa: ANN001 (the conftest fixtu
     ]
     r = moonpy("serve", "--tls-cert", "x.pem")
     assert r.returncode == 1 and "give both --tls-cert and --tls-key" in r.stderr
+
+
+def test_many_configurations_in_little_memory():
+    """Each flow's pool is kept for the same flow later; when DPDK's memory is full, a new
+    flow takes over a kept pool (its buffers get the new template as they are sent): the
+    frames on the wire are the new flow's, every time."""
+    from scapy.layers.l2 import Ether
+    from scapy.utils import rdpcap
+
+    with serve("--memory", "96") as url:
+        a = api(url)
+        for i in range(8):
+            c = a.config()
+            c.ports.add(name="p1", location="0")
+            c.ports.add(name="p2", location="1")
+            ca = c.captures.add(name="cap", port_names=["p2"])
+            ca.format = ca.PCAP
+            f = c.flows.add(name=f"f{i}")
+            f.tx_rx.port.tx_name, f.tx_rx.port.rx_names = "p1", ["p2"]
+            f.size.fixed, f.rate.pps, f.duration.fixed_packets.packets = 100 + i, 20000, 300
+            f.metrics.enable = i % 3 != 2
+            eth, ip, udp = f.packet.ethernet().ipv4().udp()
+            eth.dst.value = f"02:00:00:00:00:{i:02x}"
+            if i % 2:
+                ip.src.increment.start, ip.src.increment.count = "10.0.0.1", 7
+            a.set_config(c)
+            capture(a, "start")
+            control(a, "start")
+            deadline = time.monotonic() + 10
+            while ports(a)["p2"].frames_rx < 300:
+                assert time.monotonic() < deadline, "frames did not arrive"
+                time.sleep(0.05)
+            capture(a, "stop")
+            req = a.capture_request()
+            req.port_name = "p2"
+            frames = rdpcap(io.BytesIO(a.get_capture(req).read()))
+            assert len(frames) == 300
+            assert {(f[Ether].dst, len(f)) for f in frames} == {(eth.dst.value, 100 + i)}
+            if f.metrics.enable:
+                assert flows(a)[f"f{i}"].frames_rx == 300

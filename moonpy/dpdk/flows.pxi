@@ -18,7 +18,8 @@ DEF MAX_RX_QUEUES = 32
 def flow_send_loop(int port, int queue, Mempool pool, FieldProgram prog, FieldProgram post,
                    unsigned pkt_len, int stream_set, unsigned stream, int offset,
                    uint64_t max_packets=0, double seconds=0.0, double pps=0.0,
-                   double bps=0.0, unsigned overhead=4, unsigned batch=63) -> int:
+                   double bps=0.0, unsigned overhead=4, unsigned batch=63,
+                   bytes template=None) -> int:
     """A generated flow's TX loop: per burst, wait for its departure time, alloc from
     ``pool`` (buffers hold the template), apply ``prog``, write stream ``stream``'s
     signature of set ``stream_set`` at ``offset`` (set < 0: none), apply ``post`` (the
@@ -27,7 +28,8 @@ def flow_send_loop(int port, int queue, Mempool pool, FieldProgram prog, FieldPr
     counting ``overhead`` bytes per frame besides the frame (4: CRC; 24: the wire's
     preamble and gap too); 0 and 0: as fast as the queue takes them. Stops when the run
     stops, after ``max_packets`` (0: no limit) or ``seconds`` (0: no limit). Returns the
-    packets handed to the queue."""
+    packets handed to the queue. ``template``: write it into every buffer first (a pool
+    whose buffers hold something else: one taken over from other flows)."""
     if batch == 0 or batch > 512:
         raise ValueError(f"batch must be 1..512, got {batch}")
     if port < 0 or port >= MP_MAX_PORTS or queue < 0 or queue >= MP_MAX_QUEUES:
@@ -51,6 +53,13 @@ def flow_send_loop(int port, int queue, Mempool pool, FieldProgram prog, FieldPr
     cdef uint64_t wait_ns
     cdef timespec nap
     nap.tv_sec = 0
+    cdef const uint8_t *tpl = NULL
+    cdef uint32_t tlen = 0
+    if template is not None:
+        if len(template) > pool.data_room:
+            raise ValueError(f"a template of {len(template)} bytes does not fit the pool")
+        tpl = <const uint8_t *><char *>template
+        tlen = <uint32_t>len(template)
     if seconds > 0:
         deadline = rte_rdtsc() + <uint64_t>(seconds * hz)
     with nogil:
@@ -79,6 +88,8 @@ def flow_send_loop(int port, int queue, Mempool pool, FieldProgram prog, FieldPr
             if mp_alloc_bulk(mp, bufs, k, pkt_len) < 0:
                 rte_pause()  # buffers in flight (a cable ring): wait for them
                 continue
+            if tpl != NULL:
+                mp_fe_write_template(bufs, k, tpl, tlen, tlen)
             mp_fe_apply(p, bufs, k)
             if per_pkt > 0 or per_byte > 0:
                 wire = 0.0

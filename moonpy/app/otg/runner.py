@@ -28,6 +28,7 @@ POOL_SIZE = 4095
 CAPTURE_MAX = 100_000  # frames kept per capturing port
 RATE_WINDOW = 1.0  # seconds the rates are measured over
 SAMPLE_EVERY = 0.1
+PoolKey = tuple[bytes, int, str, int]  # template, buffer size, ops, signature offset
 
 
 @dataclass
@@ -44,6 +45,7 @@ class _TxSlot:
     pool: Any
     prog: Any
     post: Any
+    refresh: bool = False  # write the template into each buffer before sending
     task: tasks.Task | None = None
     base: tuple[int, int] = (0, 0)  # the queue's (frames, bytes) at the start
 
@@ -69,7 +71,7 @@ class LocalFlows:
         self.rx_task: tasks.Task | None = None
         self.captures: dict[int, _Capture] = {}
         self.port_base: dict[int, tuple[int, int, int, int]] = {}
-        self.pools: dict[tuple[bytes, int], Any] = {}
+        self.pools: dict[PoolKey, tuple[Any, bool]] = {}
         self.warned = False
         self.history: deque[_Sample] = deque(maxlen=int(4 * RATE_WINDOW / SAMPLE_EVERY))
         for port in engine.ports:
@@ -90,6 +92,7 @@ class LocalFlows:
             self._stop_all()
             per_port: dict[int, int] = {}
             slots: dict[str, _TxSlot] = {}
+            in_use: set[PoolKey] = set()
             for f in conf.flows:
                 pc = conf.ports[f.tx]
                 if pc.local is None:
@@ -103,7 +106,8 @@ class LocalFlows:
                         "with more (--port cable,queues=16) or use fewer flows on it"
                     )
                 per_port[port.id] = q + 1
-                slots[f.name] = self._slot(f, port.dpdk_id, q)
+                pool, refresh = self._pool(f, conf.offset, in_use)
+                slots[f.name] = self._slot(f, port.dpdk_id, q, pool, refresh)
             for pc in conf.ports.values():
                 if pc.local is not None:
                     self._port(pc.local, f"port {pc.name!r}")
@@ -124,22 +128,47 @@ class LocalFlows:
                            f"{self.engine.valid_ports()})")  # fmt: skip
         return self.engine.port(pid)
 
-    def _slot(self, f: FlowConf, dpdk_port: int, q: int) -> _TxSlot:
+    def _pool(self, f: FlowConf, offset: int, in_use: set[PoolKey]) -> tuple[Any, bool]:
+        """A pool whose every buffer holds what ``f``'s frames start from (its template as
+        the ops, checksums and signature of earlier sends left it), and whether the send
+        loop must write the template into each buffer first. Pools are kept (keyed by all
+        of that) for the same flow in a later configuration; when DPDK's memory is full, a
+        kept pool none of ``in_use`` needs is taken over: its buffers (some may sit in a
+        task's mempool cache, out of reach here) get the template as they are sent."""
         buf = 2048 if f.pkt_len <= 2048 else 9216 + 128
-        key = (f.packet.template, buf)
-        pool = self.pools.get(key)
-        if pool is None:
-            # a pool holds its template in every buffer; one per template, kept for reuse
-            pool = _dpdk.create_mempool(n=POOL_SIZE, buf_size=buf)
-            _dpdk.pool_write_template(pool, f.packet.template, len(f.packet.template))
-            self.pools[key] = pool
+        key = (f.packet.template, buf, repr((f.packet.ops, f.packet.post)),
+               offset if f.metrics else -1)  # fmt: skip
+        in_use.add(key)
+        entry = self.pools.pop(key, None)
+        if entry is None:
+            try:
+                pool = _dpdk.create_mempool(n=POOL_SIZE, buf_size=buf)
+                _dpdk.pool_write_template(pool, f.packet.template, len(f.packet.template))
+                entry = (pool, False)
+            except _dpdk.DpdkError:
+                entry = (self._take_over(key, in_use), True)
+        self.pools[key] = entry  # the most recently used last
+        return entry
+
+    def _take_over(self, key: PoolKey, in_use: set[PoolKey]) -> Any:
+        for old_key, (old, _) in list(self.pools.items()):
+            if old_key not in in_use and old_key[1] == key[1]:
+                del self.pools[old_key]
+                return old
+        raise OtgError(
+            f"DPDK's memory holds no pool for another flow ({len(self.pools)} kept for "
+            "earlier flows); start moonpy serve with more --memory",
+            code=500, kind="internal",
+        )  # fmt: skip
+
+    def _slot(self, f: FlowConf, dpdk_port: int, q: int, pool: Any, refresh: bool) -> _TxSlot:
         sizes = None
         if f.sizes is not None:
             sizes = b"".join(s.to_bytes(2, "little") for s in f.sizes.table())
         rnd = bool(f.sizes and f.sizes.random)
         prog = _dpdk.FieldProgram(list(f.packet.ops), sizes, rnd, 0x9E3779B97F4A7C15 + f.index)
         post = _dpdk.FieldProgram(list(f.packet.post), None, False, 1) if f.packet.post else None
-        return _TxSlot(f, dpdk_port, q, pool, prog, post)
+        return _TxSlot(f, dpdk_port, q, pool, prog, post, refresh)
 
     # ---- running --------------------------------------------------------------------------
 
@@ -377,5 +406,6 @@ def _send(s: _TxSlot, set_id: int, offset: int) -> int:
     sent = _dpdk.flow_send_loop(
         s.dpdk_port, s.queue, s.pool, s.prog, s.post, f.pkt_len, sig, f.index, offset,
         f.packets, f.seconds, f.pps, f.bps, f.overhead, batch,
+        f.packet.template if s.refresh else None,
     )  # fmt: skip
     return sent  # type: ignore[no-any-return]
