@@ -186,7 +186,13 @@ class LocalFlows:
     def _restart_rx(self) -> None:
         self._new_run()
         assert self.manager is not None and self.conf is not None
-        queues = [(p.dpdk_id, 0) for p in self.engine.ports]
+        # the configuration's ports here (a null port's RX side yields endless empty frames)
+        ids = {self.engine.port(pc.local).dpdk_id for pc in self.conf.ports.values()
+               if pc.local is not None and self.engine.port(pc.local).kind != "null"}  # fmt: skip
+        queues = [(pid, 0) for pid in sorted(ids)]
+        if not queues:
+            self.rx_task = None
+            return
         capture = {pid: c.frames for pid, c in self.captures.items()} or None
         self.rx_task = self.manager.start(
             _dpdk.streams_rx_loop,
