@@ -13,18 +13,23 @@ from typing import Any
 from moonpy.app.otg.errors import OtgError
 
 TIMEOUT = 30.0
+VIA_HEADER = "X-Moonpy-Via"  # the instance of the server that sends the request
 
 
 class Remote:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, via: str = "") -> None:
         self.url = url.rstrip("/")
+        self.via = via
         # servers of one test bed use self-signed certificates, as OTG clients assume
         self.ctx = ssl._create_unverified_context() if url.startswith("https") else None
 
     def call(self, method: str, path: str, body: Any = None, raw: bool = False) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
-            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", VIA_HEADER: self.via},
         )
         try:
             with urllib.request.urlopen(req, timeout=TIMEOUT, context=self.ctx) as resp:

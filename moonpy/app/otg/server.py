@@ -18,13 +18,14 @@ import struct
 import sys
 import threading
 import time
+import uuid
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from moonpy.app.otg.errors import OtgError, unsupported
 from moonpy.app.otg.model import ELSEWHERE, Conf, parse
-from moonpy.app.otg.remote import Remote
+from moonpy.app.otg.remote import VIA_HEADER, Remote
 from moonpy.app.otg.runner import LocalFlows
 from moonpy.app.report import report_leaks
 from moonpy.core.config import Config
@@ -42,6 +43,9 @@ class Controller:
         self.conf: Conf | None = None
         self.remotes: dict[str, Remote] = {}
         self.lock = threading.RLock()
+        # sent along to the servers this one drives: a location that names this server
+        # under another name (localhost for 127.0.0.1) must not make it wait for itself
+        self.instance = uuid.uuid4().hex
 
     # ---- /config ---------------------------------------------------------------------
 
@@ -49,7 +53,7 @@ class Controller:
         with self.lock:
             conf = parse(raw, self.own)
             servers = sorted({p.server for p in conf.ports.values() if p.server})
-            remotes = {s: self.remotes.get(s) or Remote(s) for s in servers}
+            remotes = {s: self.remotes.get(s) or Remote(s, self.instance) for s in servers}
             for url, r in remotes.items():
                 part = copy.deepcopy(conf.raw)
                 for p in part.get("ports") or []:
@@ -261,6 +265,9 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         try:
             body = self._body() if method in ("POST", "PATCH") else None
+            if self.headers.get(VIA_HEADER) == c.instance:
+                raise OtgError("config.ports: a location names this moonpy serve itself "
+                               "under another address; give its port id ('0') instead")  # fmt: skip
             if (method, path) == ("GET", "/capabilities/version"):
                 from moonpy import __version__
 
