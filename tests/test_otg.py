@@ -160,7 +160,7 @@ def test_two_flows_counted_per_flow_with_rates_bytes_and_frames():
         assert json.loads(a.get_config().serialize())["flows"][1]["name"] == "f2"
         capture(a, "start")
         control(a, "start")
-        time.sleep(0.9)
+        time.sleep(1.2)  # the rates: over the last second, past the start
         mid = flows(a)
         assert mid["f1"].transmit == "started" and mid["f2"].transmit == "started"
         avg2 = sum(F2_SIZES) / len(F2_SIZES)

@@ -69,8 +69,10 @@ def flow_send_loop(int port, int queue, Mempool pool, FieldProgram prog, FieldPr
                 break
             if per_pkt > 0 or per_byte > 0:
                 now = <double>rte_rdtsc()
-                if now - due > 0.01 * hz:
-                    due = now  # stalled over 10 ms: go on from now, no burst to catch up
+                if now - due > 0.1 * hz:
+                    # stalled over 100 ms (the machine's other work): go on from now
+                    # rather than send that much at once; shorter stalls are caught up
+                    due = now
                 if due - now > 100e-6 * hz:
                     # naps of at most 10 ms: a stop is seen soon at any rate
                     wait_ns = <uint64_t>((due - now) / hz * 1e9) - 50000
@@ -83,6 +85,11 @@ def flow_send_loop(int port, int queue, Mempool pool, FieldProgram prog, FieldPr
             if deadline and rte_rdtsc() >= deadline:
                 break
             k = batch
+            if (per_pkt > 0 or per_byte > 0) and due < now:
+                # behind schedule (descheduled): the frames due now, in one burst
+                behind = (now - due) / (per_pkt + per_byte * (pkt_len + overhead)) + 1
+                if behind > k:
+                    k = <uint32_t>(behind if behind < 63 else 63)
             if max_packets and max_packets - total < k:
                 k = <uint32_t>(max_packets - total)
             if mp_alloc_bulk(mp, bufs, k, pkt_len) < 0:
