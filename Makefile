@@ -12,7 +12,7 @@ BUILD_INPUTS = setup.py setup.cfg pyproject.toml $(wildcard moonpy/*.pyx moonpy/
 	moonpy/includes/*.pxd moonpy/csrc/*.c moonpy/csrc/*.h)
 RUN_ARGS ?= lua_scripts/udp-load.lua 0 1 --time 10
 
-.PHONY: deps build run test test-lua test-dpdk lint bench compat compat-wild fuzz long-counts clean
+.PHONY: deps build run test test-lua test-dpdk lint bench compat compat-wild otg-conformance fuzz long-counts clean
 
 # system packages (idempotent: only when something is missing)
 .deps-stamp:
@@ -68,6 +68,13 @@ compat: .build-stamp
 compat-wild: .build-stamp
 	@test -n "$(WILD)" || { echo "usage: make compat-wild WILD=path [MOONGEN=path]"; exit 2; }
 	$(PY) -m moonpy.tools.compat_wild --wild $(WILD) $(if $(MOONGEN),--moongen $(MOONGEN))
+
+# the plain-traffic tests of the OTG conformance suite (feature/b2b/packet udp/tcp/vxlan)
+# against `moonpy serve`, from your own checkout of open-traffic-generator/conformance
+otg-conformance: .build-stamp
+	@test -n "$(CONFORMANCE)" || { echo "usage: make otg-conformance CONFORMANCE=path"; exit 2; }
+	$(PIP) install -q pypcapfile pytest
+	$(PY) -m moonpy.tools.otg_conformance --conformance $(CONFORMANCE)
 
 # the linters (apt: luacheck; pip: ruff, mypy, cython-lint; mypy reads the installed
 # dependencies' types, hence the build), then every check; the same

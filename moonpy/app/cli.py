@@ -7,6 +7,7 @@
     moonpy [moonpy options] dump --port 1 -w out.pcap [--filter EXPR] [--snaplen N]
     moonpy [moonpy options] simple start FLOW:TX:RX[:OPTIONS[:OVERRIDES]] ... | list | debug
     moonpy [moonpy options] rfc2544 [--tx 0 --rx 1 --sizes 64,... --mode mlr|binary ...]
+    moonpy [moonpy options] serve [--listen 127.0.0.1:8443]
 
 moonpy's own options come before the script; everything after the script
 belongs to it (its `configure(parser)` parses them, `--help` included).
@@ -27,7 +28,7 @@ from moonpy.core.config import Config, check_writable, load_file, parse_port_opt
 from moonpy.core.engine import Engine, remove_runtime_dir
 from moonpy.errors import ConfigError, MoonpyError
 
-COMMANDS = ("ports", "bench", "replay", "dump", "simple", "rfc2544")
+COMMANDS = ("ports", "bench", "replay", "dump", "simple", "rfc2544", "serve")
 
 SUBCOMMANDS = """commands (in place of SCRIPT):
   ports                 list the configured ports and their drivers
@@ -35,6 +36,7 @@ SUBCOMMANDS = """commands (in place of SCRIPT):
   dump -w FILE.pcap     capture a port's frames to pcap (moonpy dump --help)
   simple start FLOW:TX:RX ...   MoonGen's `simple` flows (moonpy simple help)
   bench                 compare the engines' packet rates (moonpy bench --help)
+  serve [--listen H:P]  an Open Traffic Generator API server (snappi; moonpy serve --help)
 """
 
 OUTPUT_KINDS = (".jsonl", ".json", ".csv")
@@ -392,6 +394,10 @@ def main(argv: list[str] | None = None) -> int:
             opts.target = os.path.join(os.path.dirname(__file__), "rfc2544.py")
             opts.args = ["--", *opts.args]
             return run_script(opts, cfg)
+        if opts.target == "serve":
+            from moonpy.app.otg import server
+
+            return server.main(opts.args, cfg, opts.grace)
         if opts.target in ("replay", "dump"):
             from moonpy.app import replay
 

@@ -219,6 +219,7 @@ int mp_cable_filter_add(uint16_t port, const struct mp_cable_filter *f); /* -ENO
 int mp_cable_filter_get(uint16_t port, int i, struct mp_cable_filter *out); /* -ENOENT: no i */
 uint64_t mp_rss_default_types(void);
 void mp_stop(void);
+void mp_reset_lifecycle(void);
 void mp_set_runtime_cycles(uint64_t cycles);
 uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
 uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);

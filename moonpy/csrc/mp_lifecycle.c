@@ -58,6 +58,14 @@ void mp_stop(void)
         deadline = now;
 }
 
+/* Clear the stop: a long-lived process (moonpy serve) starts several runs in one EAL. */
+void mp_reset_lifecycle(void)
+{
+    deadline = UINT64_MAX;
+    signals_seen = 0;
+    last_signal = 0;
+}
+
 void mp_set_runtime_cycles(uint64_t cycles)
 {
     uint64_t d = rte_rdtsc() + cycles;

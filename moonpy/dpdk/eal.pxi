@@ -120,5 +120,10 @@ def time_left() -> float:
     return mp_time_left()
 
 
+def reset_lifecycle():
+    """Clear the stop flag so that one process can start another run (moonpy serve)."""
+    mp_reset_lifecycle()
+
+
 def set_runtime(double seconds):
     mp_set_runtime_cycles(<uint64_t>(seconds * rte_get_tsc_hz()))

@@ -55,6 +55,7 @@ cdef extern from "mp_api.h" nogil:
     uint64_t mp_rss_default_types()
     int mp_running(uint64_t extra_cycles)
     void mp_stop()
+    void mp_reset_lifecycle()
     void mp_set_runtime_cycles(uint64_t cycles)
     uint32_t mp_send_all(uint16_t port, uint16_t queue, rte_mbuf **bufs, uint32_t n)
     uint32_t mp_rx_burst(uint16_t port, uint16_t queue, rte_mbuf **bufs, uint32_t n)
