@@ -21,7 +21,7 @@ import statistics
 import sys
 from dataclasses import asdict, dataclass, field, replace
 
-from moonpy.tools.bench_runs import MEASURE, Scenario, machine
+from moonpy.tools.bench_runs import MEASURE, Scenario, machine, run_child
 
 
 @dataclass

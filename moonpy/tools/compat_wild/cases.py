@@ -9,7 +9,6 @@ from moonpy.tools.compat_wild.vocabulary import (
     DEV_TX,
     FAILED,
     NOT_FOUND,
-    QUEUE_STEERING,
     RFC,
     RING,
     TASK_FAILED,

@@ -36,7 +36,7 @@ def W(repo: str, commit: str, script: str, args: list[str], **kw: object) -> Cas
 
 
 RFC = ["{MOONGEN}/rfc2544/?.lua"]
-QUEUE_STEERING = (
+RING = (
     "open moonpy difference: a cable takes TX queue q to the peer's RX queue q even "
     "without a filter (a NIC: RX queue 0); its load on TX queues 1-3 never reaches the RX "
     "queue 0 it counts"
