@@ -9,6 +9,7 @@ with LuaJIT through `api_address()` and `mbuf_layout()`.
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, uintptr_t
+from libc.errno cimport EEXIST
 from libc.string cimport memcpy, memset, strncpy
 
 from moonpy.includes.mp_api cimport *

@@ -215,7 +215,7 @@ struct mp_cable_filter {
     uint16_t sport, sport_mask, dport, dport_mask;
     uint8_t proto, proto_mask;
 };
-int mp_cable_filter_add(uint16_t port, const struct mp_cable_filter *f); /* -ENOSPC: full */
+int mp_cable_filter_add(uint16_t port, const struct mp_cable_filter *f); /* -ENOSPC: full; -EEXIST: ethertype taken */
 int mp_cable_filter_get(uint16_t port, int i, struct mp_cable_filter *out); /* -ENOENT: no i */
 uint64_t mp_rss_default_types(void);
 void mp_stop(void);

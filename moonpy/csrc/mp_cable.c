@@ -116,6 +116,12 @@ int mp_cable_filter_add(uint16_t port, const struct mp_cable_filter *f)
         return -EINVAL;
     struct cable_end *e = &cable_ends[port];
     uint16_t nflex = (uint16_t)(e->nfilters - e->netype - e->ntuple);
+    /* one ethertype filter per ethertype, as ixgbe keeps them: adding it again is -EEXIST
+     * (scripts that install their timestamp filter once per trial see libmoon's warning) */
+    if (f->kind == MP_FILTER_ETYPE)
+        for (uint16_t i = 0; i < e->netype; i++)
+            if (e->filters[i].etype == f->etype)
+                return -EEXIST;
     if ((f->kind == MP_FILTER_ETYPE && e->netype >= CABLE_ETYPE_MAX)
         || (f->kind == MP_FILTER_TUPLE && e->ntuple >= CABLE_TUPLE_MAX)
         || (f->kind == MP_FILTER_FLEX && nflex >= CABLE_FLEX_MAX))

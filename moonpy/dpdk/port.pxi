@@ -116,8 +116,9 @@ def cable_filter_add(int port, int kind, int queue, list values):
         f.flex[0], f.flex[1] = values
     cdef int rc = mp_cable_filter_add(<uint16_t>port, &f)
     if rc < 0:
-        raise convert_error(rc, f"cannot add a filter to port {port}",
-                            "a NIC has room for 8 ethertype and 128 five-tuple filters")
+        hint = ("this ethertype has a filter already" if rc == -EEXIST
+                else "a NIC has room for 8 ethertype and 128 five-tuple filters")
+        raise convert_error(rc, f"cannot add a filter to port {port}", hint)
 
 
 def cable_filter_list(int port) -> list:

@@ -52,6 +52,8 @@ local function queueId(self, queue)
 end
 
 -- Install one filter on a cable end (host.cable_filter checks the queue); other ports: no-op.
+-- A filter the device refuses (table full, ethertype already taken, bad queue) is a warning
+-- and the script goes on, as libmoon only warns when the driver refuses a filter.
 local function install(self, what, kind, qid, ...)
 	if self.kind ~= "cable" then
 		noOp(self, what)
@@ -59,7 +61,7 @@ local function install(self, what, kind, qid, ...)
 	end
 	local ok, err = pcall(host.cable_filter, self.id, kind, qid, ...)
 	if not ok then
-		log:fatal("Device %d: %s: %s", self.id, what, tostring(err))
+		log:warn("Device %d: %s: %s", self.id, what, tostring(err))
 	end
 end
 
