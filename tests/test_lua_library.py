@@ -395,8 +395,8 @@ def test_filters_steer_frames_on_a_cable_as_a_nic():
     # no filter: RX queue 0; PTP ethertype -> 1, UDP to 4000 -> 2, UDP PTP (flex) -> 1, ARP -> 3
     assert "QUEUES before=0 ptp=1 tuple=2 other=0 udpptp=1 arp=3" in out
     assert (
-        "[WARN]  Device 1: l2Filter(0x88f7 -> queue 2): cannot add a filter to port 1: File exists; this ethertype has a filter already"
-        in out
+        "[WARN]  Device 1: l2Filter(0x88f7 -> queue 2): cannot add a filter to port 1: "
+        "File exists; this ethertype has a filter already" in out
     )
     assert (
         "five-tuple dstIp=10.0.0.1 dstIpMask=255.255.255.255 dstPort=4000 dstPortMask=65535 "

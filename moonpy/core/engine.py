@@ -310,19 +310,20 @@ class Engine:
                 rss_types=port.rss_types if port.hw_rss else 0,
             )
             port.sw_checksums = offloads == 0 and port.kind not in _SINK_KINDS
-            # mp_api.h: 0x4 configured, 0x2 checksums in software, 0x8 the driver's
-            # tx_prepare before TX (checksum offload in hardware)
-            flags = 0x4 | (0x2 if port.sw_checksums else 0) | (0x8 if offloads else 0)
+            # TX_PREPARE: the driver's tx_prepare before TX (checksum offload in hardware)
+            flags = _dpdk.PORT_CONFIGURED
+            flags |= _dpdk.PORT_SW_CSUM if port.sw_checksums else 0
+            flags |= _dpdk.PORT_TX_PREPARE if offloads else 0
             peer_dpdk = -1
             if port.kind == "cable":
-                flags |= 0x1
+                flags |= _dpdk.PORT_DROP_ON_FULL
                 peer_dpdk = self.ports[port.peer].dpdk_id if port.peer is not None else -1
             _dpdk.port_set_flags(port.dpdk_id, flags, peer_dpdk)
             if port.kind == "cable" and port.peer is not None:
                 # the peer's counters need to know about this end, configured or not
                 peer = self.ports[port.peer]
                 if not peer.configured:
-                    _dpdk.port_set_flags(peer.dpdk_id, 0x1, port.dpdk_id)
+                    _dpdk.port_set_flags(peer.dpdk_id, _dpdk.PORT_DROP_ON_FULL, port.dpdk_id)
             if port.kind == "cable":
                 # from now on the peer's frames go into this end's RX rings (until then
                 # they leave and are missed), steered as a NIC would (moonpy.cable)

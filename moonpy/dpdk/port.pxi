@@ -9,6 +9,13 @@ cdef int _check_port(int port) except -1:
     return 0
 
 
+# the port flags of mp_api.h, for core/engine.py (one definition: the C header)
+PORT_DROP_ON_FULL = MP_PORT_DROP_ON_FULL
+PORT_SW_CSUM = MP_PORT_SW_CSUM
+PORT_CONFIGURED = MP_PORT_CONFIGURED
+PORT_TX_PREPARE = MP_PORT_TX_PREPARE
+
+
 def probe_vdev(str devargs) -> int:
     """Create a virtual device from EAL devargs (``net_null0``, ``net_pcap0,tx_pcap=f``...).
 

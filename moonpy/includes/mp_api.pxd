@@ -11,6 +11,7 @@ cdef extern from "mp_api.h" nogil:
     enum: MP_PORT_DROP_ON_FULL
     enum: MP_PORT_SW_CSUM
     enum: MP_PORT_CONFIGURED
+    enum: MP_PORT_TX_PREPARE
 
     struct mp_queue_stats:
         uint64_t pkts
