@@ -50,6 +50,7 @@ def extensions() -> list[Extension]:
             "moonpy/csrc/mp_cable.c",
             "moonpy/csrc/mp_tx.c",
             "moonpy/csrc/mp_rx.c",
+            "moonpy/csrc/mp_swsteer.c",
             "moonpy/csrc/mp_ring.c",
             "moonpy/csrc/mp_pacing.c",
             "moonpy/csrc/mp_delay.c",

@@ -5,7 +5,8 @@ A cable end delivers what its peer sends as a NIC does (csrc/mp_cable.c): ethert
 filters first, then five-tuple filters by priority, then the flow-director match on two
 payload bytes of IPv4 frames that libmoon's ``filterUdpTimestamps`` installs (bytes 42 and
 43: a UDP PTP frame's message type and version), then RSS, and every other frame to RX
-queue 0. This module checks a filter's fields and hands it to the fast path.
+queue 0. This module checks a filter's fields and hands it to the fast path. Ports that
+are not cable ends use the same table in moonpy's RX path (csrc/mp_swsteer.c).
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ class Port:
     configured_at: float = 0.0  # time.monotonic() when the port started (counters from 0)
     rss_types: int = 0  # RTE_ETH_RSS_* types its RSS hashes (set at configuration)
     hw_rss: bool = False  # configured with RSS in the port itself (its PMD has a RETA)
+    sw_steered: bool = False  # not a cable end, and moonpy applies its filters (mp_swsteer.c)
 
     def describe(self) -> str:
         if self.kind == "cable":
@@ -330,11 +331,14 @@ class Engine:
                 _dpdk.cable_configure(
                     port.dpdk_id, rx_queues, tx_queues, port.spec.ring_size, drop_enable
                 )
+            else:
+                _dpdk.swsteer_configure(port.dpdk_id, 0)  # no filters until a script adds some
             if rss_queues > 1:
                 self._set_rss(port, rss_queues, rss_base)
             _dpdk.port_set_promisc(port.dpdk_id, True)
             port.rx_queues, port.tx_queues = rx_queues, tx_queues
             port.rx_pools = pools
+            port.sw_steered = False
             port.configured = True
             port.configured_at = time.monotonic()
             return port, True
@@ -374,14 +378,21 @@ class Engine:
         else:
             _dpdk.port_set_reta(port.dpdk_id, nq, base)
 
-    def add_cable_filter(self, pid: int, kind: str, queue: int, values: list[int]) -> None:
-        """A NIC filter (libmoon's filter module) on configured cable end ``pid``."""
+    def add_filter(self, pid: int, kind: str, queue: int, values: list[int]) -> None:
+        """A NIC filter (libmoon's filter module) on configured port ``pid``. A cable end
+        applies it as its peer sends; any other port (DPDK 22.11 has no filter_ctrl, the
+        virtual PMDs no filters) in moonpy's RX path, from the first filter on."""
         port = self.port(pid)
-        if port.kind != "cable" or not port.configured:
-            raise ConfigError(f"port {pid} is not a configured cable end; filters need one")
+        if not port.configured:
+            raise ConfigError(f"port {pid} is not configured; call device.config first")
+        if port.kind != "cable" and not port.sw_steered:
+            # frames no filter matches: to queue 0 as on a NIC, unless the port spreads
+            # them itself (RSS in the port)
+            _dpdk.swsteer_configure(port.dpdk_id, port.rx_queues, keep_unmatched=port.hw_rss)
+            port.sw_steered = True
         cable.add_filter(port.dpdk_id, pid, port.rx_queues, kind, queue, values)
 
-    def describe_cable_filters(self, pid: int) -> str:
+    def describe_filters(self, pid: int) -> str:
         return cable.describe(self.port(pid).dpdk_id)
 
     def counters(self, pid: int) -> Counters:
@@ -404,7 +415,7 @@ class Engine:
         else:
             c.ipackets, c.ibytes = sw["rx_pkts"], sw["rx_bytes"]
             c.opackets, c.obytes = sw["tx_pkts"], sw["tx_bytes"]
-            c.imissed = hw["imissed"]
+            c.imissed = hw["imissed"] + sw["rx_missed"]  # + what moonpy's filters dropped
         c.oerrors = hw["oerrors"] + (0 if port.kind == "cable" else sw["tx_drops"])
         return c
 
@@ -426,6 +437,8 @@ class Engine:
             if port.configured:
                 if port.kind == "cable":
                     _dpdk.cable_configure(port.dpdk_id, 0, 0, 0, True)
+                elif port.sw_steered:
+                    _dpdk.swsteer_configure(port.dpdk_id, 0)
                 _dpdk.port_stop(port.dpdk_id)
                 port.configured = False
         # frames still inside a cable belong to the sender's pools

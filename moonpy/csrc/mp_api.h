@@ -27,6 +27,7 @@
 #define MP_PORT_TX_PREPARE 0x8u   /* hardware checksum offload: rte_eth_tx_prepare before TX */
 #define MP_PORT_STEER_TX 0x10u    /* a cable end whose frames are steered one by one (mp_cable.c) */
 #define MP_PORT_HOLD 0x20u        /* a cable end whose peer has dropEnable = false: a full ring waits */
+#define MP_PORT_SW_STEER 0x40u    /* a port whose filters moonpy applies in its RX path (mp_swsteer.c) */
 
 /* MP_CDEF_BEGIN */
 enum { MP_PACER_STATS = 9 }; /* values pacer_stats writes (Lua: api.pacerStats) */
@@ -217,6 +218,11 @@ struct mp_cable_filter {
 };
 int mp_cable_filter_add(uint16_t port, const struct mp_cable_filter *f); /* -ENOSPC: full; -EEXIST: ethertype taken */
 int mp_cable_filter_get(uint16_t port, int i, struct mp_cable_filter *out); /* -ENOENT: no i */
+/* The same filters on a port that is not a cable end, applied in moonpy's RX path: RX
+   queue q hands frames for another queue to inbox[that queue] (nrx rings); frames no
+   filter matches go to queue 0, or stay where they arrived if keep_unmatched (the port
+   spreads them itself, RSS). nrx 0: off, and the port's filters are cleared. */
+void mp_swsteer_set(uint16_t port, uint16_t nrx, int keep_unmatched, struct rte_ring **inbox);
 uint64_t mp_rss_default_types(void);
 void mp_stop(void);
 void mp_reset_lifecycle(void);

@@ -158,8 +158,53 @@ static inline int masked_eq(uint32_t v, uint32_t want, uint32_t mask)
     return ((v ^ want) & mask) == 0;
 }
 
-/* The RX queue cable end `e` delivers frame `m` to (-1: a filter drops it). Reads only
- * the first segment, as far as the frame goes. */
+/* The RX queue the filters of `e` steer frame `m` to (-1: a filter drops it;
+ * FILTER_NO_MATCH: none matches). Reads only the first segment, as far as the frame goes. */
+static int filter_queue_of(const struct cable_end *e, const struct rte_mbuf *m)
+{
+    const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+    uint32_t len = m->data_len;
+    uint16_t et = len >= 14 ? (uint16_t)(p[12] << 8 | p[13]) : 0;
+    uint32_t l3 = 14;
+    if ((et == 0x8100 || et == 0x88A8) && len >= 18) { /* the type after one tag */
+        et = (uint16_t)(p[16] << 8 | p[17]);
+        l3 = 18;
+    }
+    uint16_t i = 0;
+    for (; i < e->netype; i++)
+        if (e->filters[i].etype == et)
+            return e->filters[i].queue;
+    if (et == 0x0800 && len >= l3 + 20) {
+        const uint8_t *ip = p + l3;
+        uint32_t ihl = (uint32_t)(ip[0] & 0xF) * 4;
+        uint8_t proto = ip[9];
+        uint32_t src = rte_be_to_cpu_32(*(const rte_be32_t *)(ip + 12));
+        uint32_t dst = rte_be_to_cpu_32(*(const rte_be32_t *)(ip + 16));
+        uint16_t sport = 0, dport = 0;
+        if ((proto == 6 || proto == 17 || proto == 132) && ihl >= 20
+            && len >= l3 + ihl + 4) {
+            sport = (uint16_t)(ip[ihl] << 8 | ip[ihl + 1]);
+            dport = (uint16_t)(ip[ihl + 2] << 8 | ip[ihl + 3]);
+        }
+        uint16_t tuple_end = (uint16_t)(e->netype + e->ntuple);
+        for (; i < tuple_end; i++) {
+            const struct mp_cable_filter *f = &e->filters[i];
+            if (masked_eq(src, f->src_ip, f->src_mask) && masked_eq(dst, f->dst_ip, f->dst_mask)
+                && masked_eq(sport, f->sport, f->sport_mask)
+                && masked_eq(dport, f->dport, f->dport_mask)
+                && masked_eq(proto, f->proto, f->proto_mask))
+                return f->queue;
+        }
+        if (len >= 44)
+            for (; i < e->nfilters; i++)
+                if (p[42] == e->filters[i].flex[0] && p[43] == e->filters[i].flex[1])
+                    return e->filters[i].queue;
+    }
+    return FILTER_NO_MATCH;
+}
+
+/* The RX queue cable end `e` delivers frame `m` to (-1: a filter drops it): its filters,
+ * then RSS, then queue 0. */
 static int cable_queue_of(const struct cable_end *e, struct rte_mbuf *m)
 {
     uint32_t h = 0;
@@ -169,46 +214,27 @@ static int cable_queue_of(const struct cable_end *e, struct rte_mbuf *m)
         m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
     }
     if (e->nfilters) {
-        const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
-        uint32_t len = m->data_len;
-        uint16_t et = len >= 14 ? (uint16_t)(p[12] << 8 | p[13]) : 0;
-        uint32_t l3 = 14;
-        if ((et == 0x8100 || et == 0x88A8) && len >= 18) { /* the type after one tag */
-            et = (uint16_t)(p[16] << 8 | p[17]);
-            l3 = 18;
-        }
-        uint16_t i = 0;
-        for (; i < e->netype; i++)
-            if (e->filters[i].etype == et)
-                return e->filters[i].queue;
-        if (et == 0x0800 && len >= l3 + 20) {
-            const uint8_t *ip = p + l3;
-            uint32_t ihl = (uint32_t)(ip[0] & 0xF) * 4;
-            uint8_t proto = ip[9];
-            uint32_t src = rte_be_to_cpu_32(*(const rte_be32_t *)(ip + 12));
-            uint32_t dst = rte_be_to_cpu_32(*(const rte_be32_t *)(ip + 16));
-            uint16_t sport = 0, dport = 0;
-            if ((proto == 6 || proto == 17 || proto == 132) && ihl >= 20
-                && len >= l3 + ihl + 4) {
-                sport = (uint16_t)(ip[ihl] << 8 | ip[ihl + 1]);
-                dport = (uint16_t)(ip[ihl + 2] << 8 | ip[ihl + 3]);
-            }
-            uint16_t tuple_end = (uint16_t)(e->netype + e->ntuple);
-            for (; i < tuple_end; i++) {
-                const struct mp_cable_filter *f = &e->filters[i];
-                if (masked_eq(src, f->src_ip, f->src_mask) && masked_eq(dst, f->dst_ip, f->dst_mask)
-                    && masked_eq(sport, f->sport, f->sport_mask)
-                    && masked_eq(dport, f->dport, f->dport_mask)
-                    && masked_eq(proto, f->proto, f->proto_mask))
-                    return f->queue;
-            }
-            if (len >= 44)
-                for (; i < e->nfilters; i++)
-                    if (p[42] == e->filters[i].flex[0] && p[43] == e->filters[i].flex[1])
-                        return e->filters[i].queue;
-        }
+        int q = filter_queue_of(e, m);
+        if (q != FILTER_NO_MATCH)
+            return q;
     }
     return e->rss_nq ? e->reta[h % MP_RSS_RETA] : 0;
+}
+
+/* The same filters on a port moonpy steers in software (mp_swsteer.c): the table is the
+ * port's whatever its kind; nothing installed is FILTER_NO_MATCH. */
+int port_filter_queue(uint16_t port, const struct rte_mbuf *m)
+{
+    if (port >= MP_MAX_PORTS || cable_ends[port].nfilters == 0)
+        return FILTER_NO_MATCH;
+    return filter_queue_of(&cable_ends[port], m);
+}
+
+/* A fresh filter table for `port` (a port that is not a cable end is configured). */
+void port_filters_clear(uint16_t port)
+{
+    if (port < MP_MAX_PORTS)
+        cable_ends[port].nfilters = cable_ends[port].netype = cable_ends[port].ntuple = 0;
 }
 
 /* How many frames of the sender's pool a cable's ring may hold. On a NIC the receiver's

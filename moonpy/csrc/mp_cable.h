@@ -30,6 +30,13 @@ uint16_t cable_tx(struct cable_txq *c, struct rte_mbuf **bufs, uint16_t n);
 uint16_t cable_steer(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint16_t n);
 uint16_t cable_rx(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint16_t n);
 
+/* The filter table of any port (filled by mp_cable_filter_add): the queue its filters
+ * steer `m` to, -1 (drop) or FILTER_NO_MATCH; ports that are not cable ends apply it in
+ * their RX path (mp_swsteer.c). */
+#define FILTER_NO_MATCH (-2)
+int port_filter_queue(uint16_t port, const struct rte_mbuf *m);
+void port_filters_clear(uint16_t port);
+
 /* A full ring misses the frame (a wire) unless the peer holds the sender back. */
 static inline int cable_drops(uint32_t flags)
 {

@@ -11,15 +11,22 @@
 #include "mp_pacing.h"
 #include "mp_port.h"
 #include "mp_rx.h"
+#include "mp_swsteer.h"
 #include "mp_tx.h"
 
-/* A cable end's RX queues are moonpy's rings (mp_cable.c), every other port's its PMD's. */
+/* A cable end's RX queues are moonpy's rings (mp_cable.c), every other port's its PMD's,
+ * through moonpy's filters where the script installed some (mp_swsteer.c). */
 static inline uint16_t rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs,
                                 uint32_t n)
 {
     uint16_t k = (uint16_t)RTE_MIN(n, 65535u);
-    if (port < MP_MAX_PORTS && (port_flags[port] & MP_PORT_DROP_ON_FULL))
-        return cable_rx(port, queue, bufs, k);
+    if (port < MP_MAX_PORTS) {
+        uint32_t flags = port_flags[port];
+        if (flags & MP_PORT_DROP_ON_FULL)
+            return cable_rx(port, queue, bufs, k);
+        if (unlikely(flags & MP_PORT_SW_STEER))
+            return swsteer_rx(port, queue, bufs, k);
+    }
     return rte_eth_rx_burst(port, queue, bufs, k);
 }
 

@@ -14,6 +14,7 @@ PORT_DROP_ON_FULL = MP_PORT_DROP_ON_FULL
 PORT_SW_CSUM = MP_PORT_SW_CSUM
 PORT_CONFIGURED = MP_PORT_CONFIGURED
 PORT_TX_PREPARE = MP_PORT_TX_PREPARE
+PORT_SW_STEER = MP_PORT_SW_STEER
 
 
 def probe_vdev(str devargs) -> int:
@@ -106,6 +107,35 @@ def cable_configure(int port, unsigned nrx, unsigned ntx, unsigned ring_size,
         rings[q] = <rte_ring *><uintptr_t>have[q]
     mp_cable_end(<uint16_t>port, <uint16_t>nrx, <uint16_t>ntx, 0 if drop_enable else 1,
                  rings)
+
+
+def swsteer_configure(int port, unsigned nrx, bint keep_unmatched=False,
+                      unsigned ring_size=4096):
+    """Port ``port`` (not a cable end) applies its filters (``cable_filter_add``) in
+    moonpy's RX path from now on, over RX queues ``0 .. nrx - 1``, each with an inbox
+    ring of ``ring_size`` slots for the frames other queues' polls hand it
+    (csrc/mp_swsteer.c). ``nrx`` 0: off, and the port's filters are cleared."""
+    if port < 0 or port >= MP_MAX_PORTS:
+        raise DeviceError(f"DPDK port {port} does not exist")
+    if nrx > MP_MAX_QUEUES:
+        raise DeviceError(f"a port has at most {MP_MAX_QUEUES} rx queues, asked for {nrx}")
+    global _cable_ring_serial
+    cdef rte_ring *rings[MP_MAX_QUEUES]
+    cdef unsigned q
+    cdef bytes rname
+    have = _cable_end_rings.setdefault(port, [])
+    while len(have) < nrx:  # kept with the port (freed by port_close, drained by drain_cables)
+        rname = f"sws_rx{_cable_ring_serial}".encode()
+        _cable_ring_serial += 1
+        r = rte_ring_create(rname, ring_size, -1, RING_F_SC_DEQ)
+        if r == NULL:
+            raise DeviceError(f"cannot create ring {rname.decode()}: "
+                              f"{_strerror(rte_errno)}; give DPDK more memory")
+        have.append(<uintptr_t>r)
+        _cable_rings.append(<uintptr_t>r)
+    for q in range(nrx):
+        rings[q] = <rte_ring *><uintptr_t>have[q]
+    mp_swsteer_set(<uint16_t>port, <uint16_t>nrx, 1 if keep_unmatched else 0, rings)
 
 
 def cable_filter_add(int port, int kind, int queue, list values):
@@ -365,11 +395,12 @@ def port_sw_stats(int port, unsigned nqueues=MP_MAX_QUEUES) -> dict:
         t = mp_txq_stats(<uint16_t>port, <uint16_t>q)
         r = mp_rxq_stats(<uint16_t>port, <uint16_t>q)
         txq.append((t.pkts, t.bytes, t.drops))
-        rxq.append((r.pkts, r.bytes))
+        rxq.append((r.pkts, r.bytes, r.missed))
     return {
         "tx_pkts": sum(x[0] for x in txq), "tx_bytes": sum(x[1] for x in txq),
         "tx_drops": sum(x[2] for x in txq),
         "rx_pkts": sum(x[0] for x in rxq), "rx_bytes": sum(x[1] for x in rxq),
+        "rx_missed": sum(x[2] for x in rxq),  # software filters (mp_swsteer.c)
         "cable_missed": mp_drops_into(<uint16_t>port),
         "txq": txq, "rxq": rxq,
     }

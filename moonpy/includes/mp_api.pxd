@@ -12,6 +12,7 @@ cdef extern from "mp_api.h" nogil:
     enum: MP_PORT_SW_CSUM
     enum: MP_PORT_CONFIGURED
     enum: MP_PORT_TX_PREPARE
+    enum: MP_PORT_SW_STEER
 
     struct mp_queue_stats:
         uint64_t pkts
@@ -53,6 +54,7 @@ cdef extern from "mp_api.h" nogil:
     void mp_cable_end(uint16_t port, uint16_t nrx, uint16_t ntx, int nodrop, rte_ring **rx)
     int mp_cable_filter_add(uint16_t port, const mp_cable_filter *f)
     int mp_cable_filter_get(uint16_t port, int i, mp_cable_filter *out)
+    void mp_swsteer_set(uint16_t port, uint16_t nrx, int keep_unmatched, rte_ring **inbox)
     uint64_t mp_rss_default_types()
     int mp_running(uint64_t extra_cycles)
     void mp_stop()

@@ -1,13 +1,14 @@
 -- filter: NIC packet filters (libmoon `filter` module), added as device and rx queue methods.
 --
--- On a virtual cable the receiving end steers frames as an Intel NIC (ixgbe, the card
--- MoonGen's filters were written for) does: ethertype filters first, then five-tuple
--- filters by priority, then the flow-director match on the PTP type/version bytes that
--- filterUdpTimestamps installs (IPv4 frames with bytes 42 and 43 equal to them: libmoon's
--- flex-payload set-up), then RSS, and everything else to RX queue 0. The sending end
--- applies them (csrc/mp_cable.c), so a filtered frame arrives on its queue whichever TX
--- queue sent it. Other ports: DPDK 22.11 has no filter_ctrl and virtual PMDs have no
--- filters; there a filter is accepted as a no-op and says so once per device.
+-- A port steers what it receives as an Intel NIC (ixgbe, the card MoonGen's filters were
+-- written for) does: ethertype filters first, then five-tuple filters by priority, then the
+-- flow-director match on the PTP type/version bytes that filterUdpTimestamps installs
+-- (IPv4 frames with bytes 42 and 43 equal to them: libmoon's flex-payload set-up), then
+-- RSS, and everything else to RX queue 0. On a virtual cable the sending end applies them
+-- (csrc/mp_cable.c), so a filtered frame arrives on its queue whichever TX queue sent it.
+-- Other ports (DPDK 22.11 has no filter_ctrl, virtual PMDs have no filters) apply them in
+-- moonpy's RX path (csrc/mp_swsteer.c): each polled RX queue hands frames that belong to
+-- another queue to that queue.
 local device = require "device"
 local log = require "log"
 local host = require("moonpy.api").host
@@ -21,25 +22,6 @@ local rxQueue = device.__rxQueuePrototype
 
 local ETH_TYPE_PTP = 0x88F7
 
-local warned = {}
-
-local function noOp(self, what)
-	local key = tostring(self.id)
-	if warned[key] then
-		return
-	end
-	warned[key] = true
-	local kind = self.kind or "?"
-	if kind == "pci" then
-		log:warn("Device %d: hardware filters (%s) are not available in moonpy (DPDK 22.11 has "
-			.. "no filter_ctrl); the filter is a no-op and frames arrive on the queue they "
-			.. "arrive on", self.id, what)
-	else
-		log:warn("Device %d: %s is a no-op on %s ports (no hardware filters): frames "
-			.. "arrive on the queue they arrive on", self.id, what, kind)
-	end
-end
-
 -- queue object or number -> queue id; a queue of another device is fatal, as in libmoon
 local function queueId(self, queue)
 	if type(queue) == "table" then
@@ -51,15 +33,11 @@ local function queueId(self, queue)
 	return queue
 end
 
--- Install one filter on a cable end (host.cable_filter checks the queue); other ports: no-op.
--- A filter the device refuses (table full, ethertype already taken, bad queue) is a warning
--- and the script goes on, as libmoon only warns when the driver refuses a filter.
+-- Install one filter (host.add_filter checks the queue). A filter the device refuses
+-- (table full, ethertype already taken, bad queue) is a warning and the script goes on,
+-- as libmoon only warns when the driver refuses a filter.
 local function install(self, what, kind, qid, ...)
-	if self.kind ~= "cable" then
-		noOp(self, what)
-		return
-	end
-	local ok, err = pcall(host.cable_filter, self.id, kind, qid, ...)
+	local ok, err = pcall(host.add_filter, self.id, kind, qid, ...)
 	if not ok then
 		log:warn("Device %d: %s: %s", self.id, what, tostring(err))
 	end
@@ -134,12 +112,7 @@ if not dev.filterTimestamps then
 end
 
 function dev:dumpFilters()
-	if self.kind == "cable" then
-		log:info("Device %d: %s", self.id, host.cable_filters(self.id))
-	else
-		log:info("Device %d: no filters installed (filters are no-ops on %s ports)", self.id,
-			tostring(self.kind))
-	end
+	log:info("Device %d: %s", self.id, host.filters(self.id))
 end
 
 --- rte_flow ethertype filter (mlx5 path in libmoon).

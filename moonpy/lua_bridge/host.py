@@ -147,13 +147,13 @@ class Host(SyncHost):
     def set_rss_queues(self, port: Any, n: Any, base: Any) -> None:
         self.engine.set_rss(_int(port), _int(n), _int(base or 0))
 
-    def cable_filter(self, port: Any, kind: Any, queue: Any, *values: Any) -> None:
-        """A NIC filter on cable end ``port`` (the Lua filter module): frames its peer sends
-        that match go to RX queue ``queue`` (-1: dropped)."""
-        self.engine.add_cable_filter(_int(port), str(kind), _int(queue), [_int(v) for v in values])
+    def add_filter(self, port: Any, kind: Any, queue: Any, *values: Any) -> None:
+        """A NIC filter on ``port`` (the Lua filter module): frames it receives that match
+        go to RX queue ``queue`` (-1: dropped)."""
+        self.engine.add_filter(_int(port), str(kind), _int(queue), [_int(v) for v in values])
 
-    def cable_filters(self, port: Any) -> str:
-        return self.engine.describe_cable_filters(_int(port))
+    def filters(self, port: Any) -> str:
+        return self.engine.describe_filters(_int(port))
 
     def set_promisc(self, port: Any, on: bool) -> None:
         _dpdk.port_set_promisc(self.engine.port(_int(port)).dpdk_id, bool(on))
