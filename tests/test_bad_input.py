@@ -347,6 +347,11 @@ LINE_ROWS = [
     ("simple-bad-option", ["simple", "start", "udp-flows:0:1:txQueues=1000"],
      r"^\[FATAL\] Lua error in task master: moonpy simple: unknown option 'txQueues'", 1),
     ("eal-readme-form", ["--eal", "--huge-dir=/dev/hugepages", "ports"], r"^\s+0\s+cable\s", 0),
+    ("hugepages-too-few", ["--hugepages", "--memory", "4000000", "ports"],
+     r"^moonpy: error: hugepages: 4000000 MB needs 2000000 free 2 MiB hugepages on a mounted "
+     r"hugetlbfs; this machine has \d+ free.*; reserve them as root \(sysctl "
+     r"vm\.nr_hugepages=2000000; mount -t hugetlbfs nodev /dev/hugepages\) or run without "
+     r"hugepages$", 1),
     ("help-lists-commands", ["--help"], r"^  replay FILE\.pcap\s+send a pcap file", 0),
     ("ports-help", ["ports", "--help"], r"^usage: moonpy \[moonpy options\] ports$", 0),
     ("version", ["--version"], r"^moonpy \d+\.\d+\.\d+$", 0),
@@ -452,3 +457,23 @@ def test_ctrl_c_on_a_busy_master_says_what_happens_and_ends(tmp_path, suffix, bo
         assert "Received more than one SIGINT/SIGTERM, aborting" in err
     else:
         assert "interrupting it" in err and "Traceback" not in err
+
+
+def test_hugepages_run_where_reserved_and_say_what_is_missing_elsewhere():
+    # `--hugepages` takes DPDK's memory from hugetlbfs: where this machine has the pages the
+    # run sends and counts as without them; where it has not, one line says how to get them
+    from moonpy.core.config import hugepage_problem
+
+    proc = run_moonpy(
+        "--no-color", "--hugepages", "--memory", "64", "--plain",
+        "lua_scripts/udp-load.lua", "0", "1", "--time", "1", timeout=60,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    problem = hugepage_problem(64)
+    if problem is None:
+        assert proc.returncode == 0, out
+        tx = re.search(r"\[Device: id=0\] TX: .* total (\d+) packets", out)
+        assert tx and int(tx.group(1)) > 0, out
+    else:
+        assert proc.returncode == 1, out
+        assert f"moonpy: error: {problem}" in out

@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cores", metavar="LIST", help="CPU cores, first = master: 0,1 or 0-3")
     p.add_argument("--memory", metavar="MB", type=int, help="DPDK memory in MB (default 512)")
     p.add_argument(
+        "--hugepages",
+        action="store_true",
+        default=None,
+        help="take DPDK's memory from reserved hugepages (hugetlbfs): faster; needs "
+        "sysctl vm.nr_hugepages and a hugetlbfs mount",
+    )
+    p.add_argument(
         "--eal",
         metavar="ARG",
         action="append",
@@ -212,6 +219,8 @@ def make_config(opts: argparse.Namespace) -> Config:
         cfg.cores = parse_cores(opts.cores)
     if opts.memory is not None:
         cfg.memory = opts.memory
+    if opts.hugepages:
+        cfg.hugepages = True
     if opts.eal:
         cfg.eal = cfg.eal + list(opts.eal)
     if opts.eal_log_level:

@@ -114,7 +114,11 @@ class Config:
 
     ports: list[PortSpec] = field(default_factory=lambda: [PortSpec(kind="cable")])
     cores: list[int] | None = None  # first = master; default: every CPU we may run on
-    memory: int = 512  # MB of (non-huge) memory for DPDK
+    memory: int = 512  # MB of memory for DPDK
+    # DPDK's memory from reserved 2 MiB hugepages (hugetlbfs) instead of ordinary 4 KiB
+    # pages: every pass over a burst then stops paying TLB misses (docs/performance.md)
+    # (default: the environment's MOONPY_HUGEPAGES=1, which `moonpy bench --hugepages` sets)
+    hugepages: bool = field(default_factory=lambda: os.environ.get("MOONPY_HUGEPAGES") == "1")
     eal: list[str] = field(default_factory=list)  # extra EAL arguments, verbatim
     eal_log_level: str = "error"
     shared_cores: int = 8  # helper tasks (stats, ARP...) that share the master's core
@@ -126,6 +130,10 @@ class Config:
             p.validate(i)
         if self.memory < 32:
             raise ConfigError(f"memory = {self.memory} MB is too little for DPDK; use >= 64")
+        if self.hugepages:
+            problem = hugepage_problem(self.memory)
+            if problem:
+                raise ConfigError(problem)
         cpus = sorted(os.sched_getaffinity(0))
         if self.cores is not None:
             if not self.cores:
@@ -149,6 +157,33 @@ class Config:
 
     def to_dict(self) -> dict:
         return to_dict(self)
+
+
+def hugepage_problem(memory_mb: int) -> str | None:
+    """Why DPDK could not take ``memory_mb`` from hugepages here (None: it can): it needs
+    a mounted hugetlbfs and enough free pages of the default size."""
+    info: dict[str, int] = {}
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                info[key] = int(rest.split()[0])
+        with open("/proc/mounts") as f:
+            mounted = any(line.split()[2] == "hugetlbfs" for line in f if len(line.split()) > 2)
+    except (OSError, ValueError, IndexError):
+        return "hugepages = true: cannot read /proc/meminfo and /proc/mounts (Linux only)"
+    size_kb = info.get("Hugepagesize", 2048) or 2048
+    need = -(-memory_mb * 1024 // size_kb)
+    free = info.get("HugePages_Free", 0)
+    if mounted and free >= need:
+        return None
+    return (
+        f"hugepages: {memory_mb} MB needs {need} free {size_kb // 1024} MiB hugepages on a "
+        f"mounted hugetlbfs; this machine has {free} free"
+        + ("" if mounted else " and no hugetlbfs mounted")
+        + f"; reserve them as root (sysctl vm.nr_hugepages={need}; "
+        "mount -t hugetlbfs nodev /dev/hugepages) or run without hugepages"
+    )
 
 
 def parse_mac(text: str) -> bytes | None:

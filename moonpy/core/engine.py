@@ -109,7 +109,9 @@ class Engine:
             str(self.cores[0]),
             "-m",
             str(cfg.memory),
-            "--no-huge",
+            # hugepages: taken from hugetlbfs with no files left behind; otherwise ordinary
+            # memory (DPDK's --no-huge), which every machine has
+            "--in-memory" if cfg.hugepages else "--no-huge",
             "--no-shconf",
             "--file-prefix",
             f"moonpy{os.getpid()}",

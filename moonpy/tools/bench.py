@@ -21,6 +21,8 @@ import statistics
 import sys
 from dataclasses import asdict, dataclass, field, replace
 
+from moonpy.core.config import hugepage_problem
+from moonpy.tools import bench_runs
 from moonpy.tools.bench_runs import MEASURE, Scenario, machine, run_child
 
 
@@ -327,7 +329,8 @@ def table(info: dict, results: list[Result]) -> str:
     by = {r.name: r for r in results}
     lines = [
         f"CPU: {info['cpu']} ({info['cores']} cores, TSC {int(info['tsc_hz']) / 1e9:.2f} GHz)"
-        f"; DPDK {info['dpdk']}; {info['luajit']}; Python {info['python']}",
+        f"; DPDK {info['dpdk']}; {info['luajit']}; Python {info['python']}"
+        f"; memory: {info.get('memory', '4 KiB pages (--no-huge)')}",
         "",
         "| scenario | what | Mpps min / median / max | TSC cycles/pkt | vs reference "
         "| peak RSS MiB |",
@@ -374,7 +377,19 @@ def main(argv: list[str] | None = None) -> int:
         help="a MoonGen binary (a command line, split like a shell does): also run "
         f"{', '.join(MOONGEN_TWINS)} on it as moongen-* rows",
     )
+    ap.add_argument(
+        "--hugepages",
+        action="store_true",
+        help="every row (moonpy, testpmd, the original) on reserved 2 MiB hugepages "
+        "instead of 4 KiB pages (needs sysctl vm.nr_hugepages and a hugetlbfs mount)",
+    )
     args = ap.parse_args(argv)
+    if args.hugepages:
+        problem = hugepage_problem(1024)  # testpmd's -m 1024, the largest row
+        if problem:
+            print(f"moonpy bench: {problem}", file=sys.stderr)
+            return 2
+        bench_runs.HUGEPAGES = True
     if args.stages:
         from moonpy.tools import bench_stages
 

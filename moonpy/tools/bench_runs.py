@@ -67,12 +67,24 @@ class Measurement(NamedTuple):
     dropped_mpps: float | None = None
 
 
+# Every row's memory: ordinary 4 KiB pages (DPDK's --no-huge, what every machine has) or,
+# with `moonpy bench --hugepages`, reserved 2 MiB hugepages, for moonpy (MOONPY_HUGEPAGES,
+# read by its Config), testpmd and the original MoonGen alike.
+HUGEPAGES = False
+
+
+def eal_memory_args() -> list[str]:
+    """testpmd's and the original's EAL memory option (both know --huge-unlink)."""
+    return ["--huge-unlink"] if HUGEPAGES else ["--no-huge"]
+
+
 def run_child(
     cmd: list[str], timeout: float, env: dict[str, str] | None = None
 ) -> tuple[str, float]:
     """Run a command (with `env` added to ours); returns its stdout and its peak RSS in
     MiB."""
     env = dict(os.environ, **(env or {}))
+    env["MOONPY_HUGEPAGES"] = "1" if HUGEPAGES else "0"
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     with tempfile.TemporaryFile(mode="w+") as out:
         proc = subprocess.Popen(
@@ -161,7 +173,7 @@ def moongen_dpdk_config(path: Path) -> None:
     devices. libmoon appends the `cli` entries to the EAL command line."""
     cores = sorted(os.sched_getaffinity(0))
     eal = [
-        "--no-huge",
+        *eal_memory_args(),
         "-m",
         "1024",
         "--no-pci",
@@ -225,7 +237,7 @@ def testpmd(sc: Scenario, seconds: float) -> Measurement:
         "INT",
         str(seconds + 4),
         exe,
-        "--no-huge",
+        *eal_memory_args(),
         "-m",
         "1024",
         "--no-pci",
@@ -304,4 +316,5 @@ def machine() -> dict[str, str]:
         "luajit": lj,
         "python": platform.python_version(),
         "tsc_hz": f"{_tsc_hz():.0f}",
+        "memory": "2 MiB hugepages" if HUGEPAGES else "4 KiB pages (--no-huge)",
     }
