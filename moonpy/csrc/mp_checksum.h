@@ -9,6 +9,7 @@
 MP_INTERNAL_BEGIN
 void sw_checksum_one(struct rte_mbuf *m);
 void mp_sw_checksums(struct rte_mbuf **bufs, uint32_t n);
+uint64_t sw_checksums_len(struct rte_mbuf **bufs, uint32_t n); /* + the bytes */
 void mp_offload_l4(struct rte_mbuf **bufs, uint32_t n, uint64_t flags, uint32_t l2_len,
                    uint32_t l3_len, uint32_t cs_offset);
 MP_INTERNAL_END
