@@ -50,6 +50,14 @@ def receive(port_dpdk, queue, want, tries=1000):
             break
     return got
 
+def tap_port(iface, **configure):
+    # an engine with one tap port, configured and its Linux interface up
+    import subprocess
+    eng = Engine(Config(ports=[PortSpec(kind="tap", iface=iface)])).start()
+    p, _ = eng.configure_port(0, **configure)
+    subprocess.run(["ip", "link", "set", iface, "up"], check=True)
+    return eng, p
+
 def finish(engine, result):
     result["leaks"] = engine.shutdown()
     print(json.dumps(result))
@@ -231,9 +239,7 @@ def test_tap_port_talks_to_the_kernel():
         PRELUDE
         + """
 import subprocess, time
-eng = Engine(Config(ports=[PortSpec(kind="tap", iface="mptest0")])).start()
-p, _ = eng.configure_port(0)
-subprocess.run(["ip", "link", "set", "mptest0", "up"], check=True)
+eng, p = tap_port("mptest0")
 subprocess.run(["ip", "addr", "add", "198.18.7.1/24", "dev", "mptest0"], check=True)
 def rx_count():
     return int(open("/sys/class/net/mptest0/statistics/rx_packets").read())
@@ -272,10 +278,8 @@ def test_filters_steer_in_software_on_a_tap_port():
     res = run_python(
         PRELUDE
         + """
-import socket, subprocess, time
-eng = Engine(Config(ports=[PortSpec(kind="tap", iface="mptest1")])).start()
-p, _ = eng.configure_port(0, rx_queues=2, tx_queues=2)
-subprocess.run(["ip", "link", "set", "mptest1", "up"], check=True)
+import socket, time
+eng, p = tap_port("mptest1", rx_queues=2, tx_queues=2)
 eng.add_filter(0, "ethertype", 1, [0x88B5])
 eng.add_filter(0, "fivetuple", -1, [0, 0, 0, 0, 0, 0, 4000, 0xFFFF, 17, 0xFF, 1])
 me, bcast = bytes.fromhex("020000aabb01"), bytes.fromhex("ffffffffffff")
