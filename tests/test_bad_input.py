@@ -411,7 +411,7 @@ def test_python_script_writes_results_like_a_lua_script(tmp_path):
 def test_run_leaves_no_runtime_directory():
     code = (
         "import os, sys\nfrom moonpy.app.cli import main\n"
-        "from moonpy.core.engine import runtime_dirs\n"
+        "from moonpy.core.instances import runtime_dirs\n"
         "rc = main(['ports'])\n"
         "left = [d for d in runtime_dirs() if os.path.exists(d)]\n"
         "print('LEFT', left)\nsys.exit(rc)"

@@ -25,7 +25,8 @@ import traceback
 from moonpy import _dpdk, log
 from moonpy.app.report import report_leaks, run_meta
 from moonpy.core.config import Config, check_writable, load_file, parse_port_option
-from moonpy.core.engine import Engine, remove_runtime_dir
+from moonpy.core.engine import Engine
+from moonpy.core.instances import remove_runtime_dir
 from moonpy.errors import ConfigError, MoonpyError
 
 COMMANDS = ("ports", "bench", "replay", "dump", "simple", "rfc2544", "serve")

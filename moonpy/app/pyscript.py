@@ -24,7 +24,8 @@ from typing import Any
 from moonpy import _dpdk, device, log, memory, tasks
 from moonpy.app.report import report_leaks, run_meta
 from moonpy.core.config import Config
-from moonpy.core.engine import Engine, queue_packets, remove_runtime_dir
+from moonpy.core.engine import Engine, queue_packets
+from moonpy.core.instances import remove_runtime_dir
 from moonpy.log import failed_tasks_line
 
 MODULE_NAME = "moonpy_script"
