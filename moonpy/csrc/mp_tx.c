@@ -91,13 +91,7 @@ uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint
     while (sent < n) {
         if (cable_drops(flags)) {
             /* on a wire the frame left the sender: count it sent, and missed at the peer */
-            if (sent == 0) { /* the whole burst (a full ring): its bytes are known */
-                st->missed += n;
-                st->missed_bytes += bytes;
-                rte_pktmbuf_free_bulk(bufs, n);
-            } else {
-                cable_miss(st, bufs, sent, n);
-            }
+            cable_miss(st, bufs, sent, n);
             sent = n;
             break;
         }
