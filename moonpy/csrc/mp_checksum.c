@@ -48,23 +48,43 @@ static inline uint16_t csum_fold(uint64_t sum)
     return (uint16_t)x;
 }
 
-/* Sum `len` bytes at p in whole 8-byte words, the last one masked to the bytes that belong
- * to the sum: the caller guarantees that the words' bytes past the end are readable (the
- * buffer's tailroom), which spares the 4-, 2- and 1-byte tail steps. */
-static inline uint64_t csum_add_words(const uint8_t *p, uint32_t len, uint64_t sum)
+/* The fast path's sums: whole 64-bit words, the carries out of the top counted apart (an
+ * add and an add-with-carry a word; 2^64 = 1 in ones' complement arithmetic modulo 0xffff,
+ * so each carry counts as a one), folded at the end. (unsigned __int128 would say the same,
+ * but GCC 12 keeps it on the stack.) */
+struct csum_acc {
+    uint64_t sum, carries;
+};
+
+static inline void csum_acc_add(struct csum_acc *a, uint64_t w)
 {
+    a->sum += w;
+    a->carries += a->sum < w;
+}
+
+static inline uint16_t csum_fold_acc(struct csum_acc a)
+{
+    uint64_t s = a.sum + a.carries;
+    return csum_fold(s + (s < a.carries));
+}
+
+/* Sum `len` bytes at p in whole 8-byte words, the last 1-7 bytes as the 8-byte word that
+ * ends with them, shifted down to where a word starting at them would hold them: the caller
+ * guarantees that the 8 bytes before p+len are readable (a header precedes). Reading past
+ * the frame's end instead would touch the tailroom's cache line, one the frame never does. */
+static inline void csum_add_words(struct csum_acc *acc, const uint8_t *p, uint32_t len)
+{
+    const uint8_t *end = p + len;
     for (; len >= 8; p += 8, len -= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        sum += (w & 0xffffffffu) + (w >> 32);
+        csum_acc_add(acc, w);
     }
     if (len) {
         uint64_t w;
-        memcpy(&w, p, 8);
-        w &= ~0ull >> (64 - 8 * len); /* little-endian: the first `len` bytes */
-        sum += (w & 0xffffffffu) + (w >> 32);
+        memcpy(&w, end - 8, 8);
+        csum_acc_add(acc, w >> (8 * (8 - len))); /* little-endian: the last `len` bytes */
     }
-    return sum;
 }
 
 /* Both sums below read the checksum field as it is and cancel it by adding its complement
@@ -81,67 +101,70 @@ static inline uint16_t ip4_cksum(const struct rte_ipv4_hdr *ip, uint32_t ihl)
 /* The UDP/TCP checksum over IPv4, `field` pointing at its checksum field: the pseudo-header
  * (addresses, protocol, L4 length) and the segment. UDP sends a zero sum as 0xffff. */
 static inline uint16_t ip4_l4_cksum(const struct rte_ipv4_hdr *ip, const uint8_t *l4,
-                                    uint32_t l4_len, const uint16_t *field)
+                                    uint32_t l4_len, const uint16_t *field, int udp)
 {
     uint64_t sum = csum_add((const uint8_t *)&ip->src_addr, 8, (uint16_t)~*field);
     sum += rte_cpu_to_be_16((uint16_t)ip->next_proto_id) + rte_cpu_to_be_16((uint16_t)l4_len);
     uint16_t cs = (uint16_t)~csum_fold(csum_add(l4, l4_len, sum));
-    return (cs == 0 && ip->next_proto_id == IPPROTO_UDP) ? 0xffff : cs;
+    return (cs == 0 && udp) ? 0xffff : cs; /* the request's protocol, as the fast path */
 }
 
-/* The common frame, IPv4 without options carrying UDP or TCP (or nothing asked for L4), in
- * one go: the header read once as three words that give both the header checksum and the
- * pseudo-header's addresses, the segment in whole words. Returns 0 where the frame is not
- * that case (sw_checksum_one's general path decides). On a cable this was about 46 cycles a
- * 60-byte frame of the seed's load task (general path), its biggest cost over a null port. */
-static inline int sw_checksum_ip4_fast(struct rte_mbuf *m, uint64_t fl, uint64_t l4)
+/* The common frame, IPv4 without options carrying UDP or TCP with both checksums asked for,
+ * in one go and without a call: the header read once as three words that give the header
+ * checksum (its own field masked out), the pseudo-header's addresses and protocol, the
+ * segment in whole words (the header before it makes csum_add_words' last word readable).
+ * Returns 0 where the frame is not that case (sw_checksum_general decides). Instructions are
+ * what this costs, the frame being hot in cache: one branch on the request, one on the
+ * header, no vectorised loop for a short segment (`moonpy bench --stages`, a 60-byte UDP
+ * frame on hugepages: 31.5 cycles before, 22.9 now). */
+static inline __attribute__((always_inline)) int sw_checksum_ip4_fast(struct rte_mbuf *m)
 {
-    uint32_t l2 = m->l2_len, dlen = m->data_len;
-    if ((fl & RTE_MBUF_F_TX_IPV6) || m->l3_len != 20 || l2 + 20 > dlen)
-        return 0;
-    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(rte_pktmbuf_mtod(m, uint8_t *) + l2);
-    uint32_t tot = rte_be_to_cpu_16(ip->total_length);
-    uint32_t csoff = l4 == RTE_MBUF_F_TX_UDP_CKSUM ? 6 : 16;
-    if (ip->version_ihl != 0x45 || tot < 20 || l2 + tot > dlen
-        || l2 + tot + 7u > (uint32_t)(m->buf_len - m->data_off))
-        return 0;
-    if (l4 != 0 && l4 != RTE_MBUF_F_TX_UDP_CKSUM && l4 != RTE_MBUF_F_TX_TCP_CKSUM)
-        return 0;
-    if (l4 != 0 && tot < 20 + csoff + 2)
-        return 0; /* too short for its L4 header: the general path leaves it alone */
+    const uint64_t asked = RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK;
+    uint64_t fl = m->ol_flags & asked;
+    uint64_t txo = m->tx_offload;
+    int udp = fl == (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+    int tcp = fl == (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM);
+    if (!(udp | tcp) || (txo & (0x1ffu << 7)) != (20u << 7))
+        return fl == 0; /* nothing asked for, or the general path's case */
+    uint32_t l2 = txo & 0x7f;
+    uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *) + l2;
     uint64_t a, b;
     uint32_t c;
     memcpy(&a, ip, 8);
-    memcpy(&b, (const uint8_t *)ip + 8, 8);
-    memcpy(&c, (const uint8_t *)ip + 16, 4);
-    if (fl & RTE_MBUF_F_TX_IP_CKSUM) {
-        uint64_t sum = (uint16_t)~ip->hdr_checksum;
-        sum += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + c;
-        ip->hdr_checksum = (uint16_t)~csum_fold(sum);
-    }
-    if (l4 == 0)
-        return 1;
-    uint8_t *seg = (uint8_t *)ip + 20;
+    memcpy(&b, ip + 8, 8);
+    memcpy(&c, ip + 16, 4);
+    uint32_t tot_be = (uint32_t)(a >> 16) & 0xffff; /* total length, network order */
+    uint32_t tot = rte_be_to_cpu_16((uint16_t)tot_be);
+    uint32_t csoff = udp ? 6 : 16, l4min = udp ? 8 : 20; /* as the general path */
+    /* IPv4 without options, long enough for its L4 header, within the frame (l2 + 20 <=
+     * data_len follows, so the three words read above were the frame's) */
+    if (((uint8_t)a != 0x45) | (tot < 20 + l4min) | (l2 + tot > m->data_len))
+        return 0;
+    struct csum_acc acc = {a, 0};
+    csum_acc_add(&acc, b & ~0xffff0000ull); /* bytes 10-11: the field itself */
+    csum_acc_add(&acc, c);
+    uint16_t ipcs = (uint16_t)~csum_fold_acc(acc);
+    memcpy(ip + 10, &ipcs, 2);
+    uint8_t *seg = ip + 20;
     uint16_t *field = (uint16_t *)(seg + csoff);
-    /* addresses (b's upper half and c), protocol, L4 length, and the field cancelled */
-    uint64_t sum = (b >> 32) + c + rte_cpu_to_be_16((uint16_t)ip->next_proto_id)
-                   + rte_cpu_to_be_16((uint16_t)(tot - 20)) + (uint16_t)~*field;
-    uint16_t cs = (uint16_t)~csum_fold(csum_add_words(seg, tot - 20, sum));
-    *field = (cs == 0 && l4 == RTE_MBUF_F_TX_UDP_CKSUM) ? 0xffff : cs;
+    /* addresses (b's upper half and c), protocol (byte 9: b & 0xff00 is the word 0,proto),
+     * L4 length as total length minus 20 (adding ~htons(20) = 0xebff subtracts it), and the
+     * checksum field as it is, cancelled by its complement */
+    acc.sum = (b >> 32) + c + (b & 0xff00) + tot_be + 0xebff + (uint16_t)~*field;
+    acc.carries = 0;
+    csum_add_words(&acc, seg, tot - 20);
+    uint16_t cs = (uint16_t)~csum_fold_acc(acc);
+    *field = (cs == 0 && udp) ? 0xffff : cs;
     return 1;
 }
 
 /* Honour checksum-offload requests on ports that cannot do them, so frames on
  * the wire are valid. Lengths come from the (possibly nonsense) headers a
  * script wrote: never read past the frame. */
-void sw_checksum_one(struct rte_mbuf *m)
+static __attribute__((noinline)) void sw_checksum_general(struct rte_mbuf *m)
 {
     uint64_t fl = m->ol_flags;
     uint64_t l4 = fl & RTE_MBUF_F_TX_L4_MASK;
-    if (!(fl & RTE_MBUF_F_TX_IP_CKSUM) && l4 == 0)
-        return;
-    if (likely(sw_checksum_ip4_fast(m, fl, l4)))
-        return;
     uint32_t l2 = m->l2_len, l3 = m->l3_len;
     uint32_t dlen = m->data_len;
     uint8_t *data = rte_pktmbuf_mtod(m, uint8_t *);
@@ -174,11 +197,18 @@ void sw_checksum_one(struct rte_mbuf *m)
         return;
     if (l4 == RTE_MBUF_F_TX_UDP_CKSUM && tot >= ihl + 8) {
         struct rte_udp_hdr *udp = (struct rte_udp_hdr *)((uint8_t *)ip + ihl);
-        udp->dgram_cksum = ip4_l4_cksum(ip, (const uint8_t *)udp, tot - ihl, &udp->dgram_cksum);
+        udp->dgram_cksum = ip4_l4_cksum(ip, (const uint8_t *)udp, tot - ihl, &udp->dgram_cksum,
+                                        1);
     } else if (l4 == RTE_MBUF_F_TX_TCP_CKSUM && tot >= ihl + 20) {
         struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)((uint8_t *)ip + ihl);
-        tcp->cksum = ip4_l4_cksum(ip, (const uint8_t *)tcp, tot - ihl, &tcp->cksum);
+        tcp->cksum = ip4_l4_cksum(ip, (const uint8_t *)tcp, tot - ihl, &tcp->cksum, 0);
     }
+}
+
+void sw_checksum_one(struct rte_mbuf *m)
+{
+    if (unlikely(!sw_checksum_ip4_fast(m)))
+        sw_checksum_general(m);
 }
 
 /* A burst's checksums, returning the frames' bytes: the TX counters' sum taken in the same
@@ -188,8 +218,10 @@ uint64_t sw_checksums_len(struct rte_mbuf **bufs, uint32_t n)
 {
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < n; i++) {
-        sw_checksum_one(bufs[i]);
-        bytes += bufs[i]->pkt_len;
+        struct rte_mbuf *m = bufs[i];
+        if (unlikely(!sw_checksum_ip4_fast(m)))
+            sw_checksum_general(m);
+        bytes += m->pkt_len;
     }
     return bytes;
 }
