@@ -124,9 +124,9 @@ static inline __attribute__((always_inline)) int sw_checksum_ip4_fast(struct rte
     uint64_t txo = m->tx_offload;
     int udp = fl == (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
     int tcp = fl == (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM);
-    if (!(udp | tcp) || (txo & (0x1ffu << 7)) != (20u << 7))
-        return fl == 0; /* nothing asked for, or the general path's case */
     uint32_t l2 = txo & 0x7f;
+    if (!(udp | tcp) || (txo & (0x1ffu << 7)) != (20u << 7) || l2 + 20 > m->data_len)
+        return fl == 0; /* nothing asked for, or the general path's case */
     uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *) + l2;
     uint64_t a, b;
     uint32_t c;
@@ -136,8 +136,7 @@ static inline __attribute__((always_inline)) int sw_checksum_ip4_fast(struct rte
     uint32_t tot_be = (uint32_t)(a >> 16) & 0xffff; /* total length, network order */
     uint32_t tot = rte_be_to_cpu_16((uint16_t)tot_be);
     uint32_t csoff = udp ? 6 : 16, l4min = udp ? 8 : 20; /* as the general path */
-    /* IPv4 without options, long enough for its L4 header, within the frame (l2 + 20 <=
-     * data_len follows, so the three words read above were the frame's) */
+    /* IPv4 without options, long enough for its L4 header, within the frame */
     if (((uint8_t)a != 0x45) | (tot < 20 + l4min) | (l2 + tot > m->data_len))
         return 0;
     struct csum_acc acc = {a, 0};
