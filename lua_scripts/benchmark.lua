@@ -206,6 +206,7 @@ function bench_phases(queue, size, seconds)
         bursts = bursts + 1
     end) }
     local per = function(i) return tonumber(t[i]) / bursts / 63 end
+    -- moonpy records the offload request and carries it out in the send's pass
     print(("PHASES cycles per packet: alloc %.1f, Lua loop (2 random fields) %.1f, "
         .. "offload request %.1f, send %.1f"):format(per(0), per(1), per(2), per(3)))
     return unpack(results)

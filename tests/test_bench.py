@@ -110,8 +110,8 @@ def test_stages_time_every_stage_of_each_path(tmp_path):
         assert r["bursts"] > 100 and r["total"] > 0 and r["clock"] > 0, (name, r)
         assert r["free"] > 0, (name, r)  # every other burst is freed instead of sent
     # each loop does the work its column says, and only that
-    assert stages["random"]["fill"] > 0 and stages["random"]["offload"] > 0
-    assert stages["fixed"]["offload"] < stages["random"]["offload"]
-    assert stages["random-cable"]["csum"] > 0 and stages["random"]["csum"] < 1
+    assert stages["random"]["fill"] > 0 and stages["random"]["pass"] > 0
+    # the send's pass: the offload request costs cycles, software checksums more
+    assert stages["fixed"]["pass"] < stages["random"]["pass"] < stages["random-cable"]["pass"]
     assert stages["heavy"]["fill"] > stages["random"]["fill"]
     assert "| total |" in proc.stdout and "txonly-mf" in proc.stdout

@@ -218,6 +218,30 @@ def test_software_checksums_on_a_port_without_offload(tmp_path):
     assert {(17, 5, 0), (17, 6, 1), (6, 5, 1), (6, 6, 0)} <= seen
 
 
+def test_an_offload_request_is_carried_out_when_the_array_is_sent(tmp_path):
+    # bufArray:offloadUdpChecksums() waits for the send (one pass over the buffers): what
+    # the script changes after it is in the checksums, bufs[i] sees its flags, a split
+    # send gets it on both halves, and a request never sent stays off the next alloc's
+    out = tmp_path / "ol.pcap"
+    proc = run_moonpy("--no-color", "--port", f"pcap,tx={out}", "tests/lua/offload_at_send.lua")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "B flags true l2 14 l3 20" in proc.stdout and "SENT 16" in proc.stdout
+    pkts = rdpcap(str(out))
+    assert len(pkts) == 16
+    for i, p in enumerate(pkts):
+        ip = p[IP]
+        rebuilt = IP(bytes(ip))
+        del rebuilt[IP].chksum
+        del rebuilt[UDP].chksum
+        rebuilt = IP(bytes(rebuilt))
+        if i < 12:  # A, B, C
+            assert (ip.chksum, p[UDP].chksum) == (rebuilt[IP].chksum, rebuilt[UDP].chksum), i
+        else:  # D: no request, the bytes as written
+            assert (ip.chksum, p[UDP].chksum) == (0xADDE, 0xADDE), i
+    assert [p[IP].src for p in pkts[:4]] == [f"10.1.1.{i}" for i in range(1, 5)]
+    assert {p[IP].src for p in pkts[12:]} == {"10.0.0.6"}
+
+
 def test_buffers_of_a_task_that_died_go_back_to_their_pool():
     proc = run_moonpy("--no-color", script("task_dies_holding_buffers.lua"))
     assert proc.returncode == 1

@@ -65,6 +65,7 @@ static struct mp_api api = {
     .streams_send = mp_streams_send,
     .streams_recv = mp_streams_recv,
     .streams_recv_stop = mp_streams_recv_stop,
+    .send_all_req = mp_send_all_req,
 };
 
 void mp_init(uint64_t tsc_hz, int udata_off)

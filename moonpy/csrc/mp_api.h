@@ -62,6 +62,14 @@ struct mp_queue_stats {
     uint64_t _pad[3];
 };
 
+/* A bufArray's checksum-offload request (bufArray:offload{IP,Udp,Tcp}Checksums), recorded
+ * and carried out by send_all_req in the send's pass over the buffers, as a NIC computes
+ * checksums when a frame leaves. flags 0: none; it applies to the first n buffers. */
+struct mp_offload_req {
+    uint64_t flags;
+    uint16_t l2_len, l3_len, cs_offset, n;
+};
+
 /* Software pacing state of one TX queue (0 = unpaced). */
 struct mp_pacer {
     double cycles_per_byte;   /* wire bytes incl. 24 B of CRC + framing */
@@ -174,6 +182,11 @@ struct mp_api {
     uint64_t (*streams_recv)(int set, uint16_t port, uint16_t queue, int32_t offset,
                              uint64_t *out);
     void (*streams_recv_stop)(int set, uint64_t tsc); /* streams_recv returns after tsc */
+    /* send_all, carrying out `req` (offload_l4's request; on a port without offload the
+     * checksums themselves) on bufs[0 .. min(n, req->n)) in its pass over the buffers, and
+     * clearing it (req->flags = 0) */
+    uint32_t (*send_all_req)(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n,
+                             struct mp_offload_req *req);
 };
 /* MP_CDEF_END */
 
@@ -228,6 +241,8 @@ void mp_stop(void);
 void mp_reset_lifecycle(void);
 void mp_set_runtime_cycles(uint64_t cycles);
 uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
+uint32_t mp_send_all_req(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n,
+                         struct mp_offload_req *req);
 uint32_t mp_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n);
 int mp_alloc_bulk(struct rte_mempool *pool, struct rte_mbuf **bufs, uint32_t n, uint32_t len);
 void mp_free_bulk(struct rte_mbuf **bufs, uint32_t n);

@@ -43,7 +43,6 @@ static inline uint64_t xorshift(struct prng *p, double range)
 uint64_t mp_bench_c_loop(int scenario, uint16_t port, uint16_t queue, struct rte_mempool *pool,
                          uint32_t size, double seconds, uint64_t *cycles)
 {
-    const struct mp_api *api = mp_api_get();
     struct rte_mbuf *bufs[63];
     struct prng seed = {{0x9e3779b97f4a7c15ull, 0xbf58476d1ce4e5b9ull, 0x94d049bb133111ebull,
                          0x2545f4914f6cdd1dull}};
@@ -52,6 +51,7 @@ uint64_t mp_bench_c_loop(int scenario, uint16_t port, uint16_t queue, struct rte
     uint64_t hz = rte_get_tsc_hz();
     uint64_t start = rte_rdtsc(), stop = start + (uint64_t)(seconds * (double)hz);
     uint64_t flags = (1ull << 55) | (1ull << 54) | (3ull << 52);
+    struct mp_offload_req req = {0};
     while (mp_running(0)) {
         if (mp_alloc_bulk(pool, bufs, 63, size) < 0)
             continue;
@@ -69,9 +69,10 @@ uint64_t mp_bench_c_loop(int scenario, uint16_t port, uint16_t queue, struct rte
                     *(uint32_t *)(d + 42) = (uint32_t)xorshift(&seed, r32);
                 }
             }
-            api->offload_l4(bufs, 63, flags, 14, 20, 6);
+            /* the request the send carries out, as Lua's bufArray:offloadUdpChecksums() */
+            req = (struct mp_offload_req){flags, 14, 20, 6, 63};
         }
-        total += mp_send_all(port, queue, bufs, 63);
+        total += mp_send_all_req(port, queue, bufs, 63, &req);
         if (rte_rdtsc() >= stop)
             break;
     }

@@ -19,8 +19,7 @@ enum {
     MP_STAGE_GET = 0,  /* rte_mempool_get_bulk */
     MP_STAGE_RESET,    /* metadata reset (moonpy's alloc) or txonly's per-packet prepare */
     MP_STAGE_FILL,     /* the random fields */
-    MP_STAGE_OFFLOAD,  /* offload request: flags, header lengths, pseudo-header sum */
-    MP_STAGE_CSUM,     /* software checksums (ports without offload: cables) */
+    MP_STAGE_PASS,     /* the send's pass: byte count, offload request (cables: checksums) */
     MP_STAGE_SEND,     /* tx_burst: the driver, which on a null port frees the burst */
     MP_STAGE_FREE,     /* rte_pktmbuf_free_bulk alone (every other burst, instead of SEND) */
     MP_STAGE_TOTAL,    /* a sent burst, all stages */

@@ -71,21 +71,32 @@ uint32_t drop_rest(struct mp_queue_stats *st, struct rte_mbuf **bufs, uint32_t f
 /* Send every buffer: retry while running; on a virtual cable a full peer ring
  * drops the rest (like a wire), counted so the receiver reports it as missed, unless the
  * peer holds the sender back (dropEnable = false: retry while running).
- * Buffers not sent are freed: the caller never owns them after this call. */
-uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
+ * Buffers not sent are freed: the caller never owns them after this call. A bufArray's
+ * offload request (req, NULL or flags 0: none) is carried out in the pass that counts the
+ * bytes (offload_len), and cleared. */
+static inline __attribute__((always_inline)) uint32_t
+send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n,
+         struct mp_offload_req *req)
 {
     uint32_t flags = port_flags[port];
     struct mp_queue_stats *st = &txq_stats[QIDX(port, queue)];
     struct mp_pacer *pc = &pacers[QIDX(port, queue)];
     /* count bytes first: once handed over, a buffer may already be freed */
     uint64_t bytes = 0;
-    if (flags & MP_PORT_SW_CSUM)
+    int counted = 0;
+    if (req != NULL && req->flags != 0) {
+        bytes = offload_len(bufs, n, req, (flags & MP_PORT_SW_CSUM) != 0);
+        req->flags = 0;
+        counted = 1;
+    } else if (flags & MP_PORT_SW_CSUM) {
         bytes = sw_checksums_len(bufs, n);
+        counted = 1;
+    }
     if (unlikely(pc->cycles_per_byte != 0 || pc->cycles_per_pkt != 0))
         return send_paced(port, queue, pc, st, bufs, n);
     if (unlikely(held_queue >= 0))
         held_service(1); /* the rate was switched off with frames held */
-    if (!(flags & MP_PORT_SW_CSUM))
+    if (!counted)
         bytes = sum_len(bufs, n);
     uint32_t sent = tx_burst(port, queue, bufs, (uint16_t)n);
     while (sent < n) {
@@ -104,6 +115,17 @@ uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint
     st->pkts += sent;
     st->bytes += bytes;
     return sent;
+}
+
+uint32_t mp_send_all(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)
+{
+    return send_all(port, queue, bufs, n, NULL);
+}
+
+uint32_t mp_send_all_req(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n,
+                         struct mp_offload_req *req)
+{
+    return send_all(port, queue, bufs, n, req);
 }
 
 uint32_t mp_try_send(uint16_t port, uint16_t queue, struct rte_mbuf **bufs, uint32_t n)

@@ -26,7 +26,7 @@ cdef extern from "mp_stages.h" nogil:
 
 # the loops `moonpy bench --stages` times (mp_stages.h), and its stages in out[] order
 BENCH_STAGE_SCENARIOS = {"fixed": 0, "random": 1, "heavy": 2, "txonly": 3, "txonly-mf": 4}
-BENCH_STAGES = ("get", "reset", "fill", "offload", "csum", "send", "free", "total", "clock")
+BENCH_STAGES = ("get", "reset", "fill", "pass", "send", "free", "total", "clock")
 
 
 def bench_stages(str scenario, int port, int queue, Mempool pool, unsigned size,

@@ -44,6 +44,7 @@ function txQueue:sendWithDelay(bufs, targetRate, n) -- luacheck: ignore targetRa
                 .. "at %d Mbit/s byte times (no filler frames)", self.id, speed)
         end
     end
+    api.applyOffloads(bufs)
     C.send_delayed(self.pid, self.qid, bufs.array, n or bufs.size, cpb)
     return bufs.size
 end

@@ -7,8 +7,8 @@ local api = require "moonpy.api"
 local log = require "log"
 
 local host = api.host
-local sendAll, trySend, rxBurst, rxBurstTs = api.send_all, api.try_send, api.rx_burst,
-    api.rx_burst_ts
+local sendAll, sendAllReq, trySend = api.send_all, api.send_all_req, api.try_send
+local rxBurst, rxBurstTs, applyOffloads = api.rx_burst, api.rx_burst_ts, api.applyOffloads
 local cRunning, rdtsc, hz = api.running, api.rdtsc, api.tsc_hz
 
 local mod = {}
@@ -395,14 +395,17 @@ local swRxPorts, latchPtp = timestamps.swRxPorts, timestamps.latchPtp
 -- ---- TX queues ------------------------------------------------------------
 
 -- Send every buffer (a virtual cable drops what its receiver has no room for,
--- like a wire); never blocks past mg.running().
+-- like a wire); never blocks past mg.running(). The array's offload request
+-- (bufs:offloadUdpChecksums() ...) is carried out in the send's pass over the buffers.
 function txProto:send(bufs)
-    sendAll(self.pid, self.qid, bufs.array, bufs.size)
+    sendAllReq(self.pid, self.qid, bufs.array, bufs.size, bufs.ol)
     return bufs.size
 end
 
 function txProto:sendN(bufs, n)
-    sendAll(self.pid, self.qid, bufs.array, n)
+    local ol = bufs.ol
+    if ol ~= nil and n < ol.n then applyOffloads(bufs) end -- it is for buffers that stay too
+    sendAllReq(self.pid, self.qid, bufs.array, n, bufs.ol)
     return n
 end
 
@@ -418,6 +421,7 @@ function txProto:trySendSingle(buf)
 end
 
 function txProto:trySend(bufs, startIndex, numPkts)
+    applyOffloads(bufs)
     startIndex = startIndex or 0
     numPkts = numPkts or (bufs.size - startIndex)
     return trySend(self.pid, self.qid, bufs.array + startIndex, numPkts)

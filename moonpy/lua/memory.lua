@@ -119,8 +119,17 @@ function mod.bufArray(n)
 end
 mod.createBufArray = mod.bufArray
 
+-- A checksum-offload request (bufs:offloadUdpChecksums() ...) waits in the array for the
+-- send, which carries it out in its one pass over the buffers (device.lua: txProto:send),
+-- as a NIC computes checksums when the frame leaves. Anything else that looks at or hands
+-- on the buffers has it carried out first: indexing, ipairs, free, the other send and
+-- enqueue calls (api.applyOffloads).
+local applyOffloads = api.applyOffloads
+bufArray.applyOffloads = applyOffloads
+
 function bufArrayMt.__index(self, k)
     if type(k) == "number" then
+        if self.ol.flags ~= 0 then applyOffloads(self) end
         return self.array[k - 1]
     end
     return bufArray[k]
@@ -146,6 +155,7 @@ ffi.metatype(bufArrayType, bufArrayMt)
 
 local function bufsIter(self, i)
     if i < self.size then
+        if self.ol.flags ~= 0 then applyOffloads(self) end
         return i + 1, self.array[i]
     end
 end
@@ -170,6 +180,7 @@ function bufArray:alloc(len)
     end
     if type(len) ~= "number" or len ~= len or len < 14 then badSize(len) end
     local n = self.size
+    self.ol.flags = 0 -- a request not sent was for the buffers this replaces
     local rc = allocBulk(mem, self.array, n, len)
     if rc >= 0 then return end
     if rc == EMSGSIZE then badSize(len) end
@@ -200,22 +211,25 @@ function bufArray:resize(n)
 end
 
 function bufArray:free(n)
+    applyOffloads(self) -- for the buffers that stay
     freeBulk(self.array, n)
 end
 
 -- free_bulk skips empty slots and empties the ones it frees
 function bufArray:freeAll()
+    self.ol.flags = 0
     freeBulk(self.array, self.size)
 end
 
 function bufArray:freeAfter(n)
+    applyOffloads(self)
     if n < self.size then
         freeBulk(self.array + n, self.size - n)
     end
 end
 
--- checksum offload requests: one C call per burst (flags, lengths, pseudo-header sum)
-local offloadL4 = api.C.offload_l4
+-- checksum offload requests: kept in the array for its send (above), an earlier one not
+-- yet sent carried out first
 local F_IPV4, F_IPV6 = bit.lshift(1ULL, 55), bit.lshift(1ULL, 56)
 local F_IP_CKSUM = bit.lshift(1ULL, 54)
 local F_UDP, F_TCP = bit.lshift(3ULL, 52), bit.lshift(1ULL, 52)
@@ -231,22 +245,26 @@ function bufArray:offloadIPSec(idx, mode, secType)
     end
 end
 
+local function request(self, flags, l2Len, l3Len, csOffset, n)
+    applyOffloads(self)
+    local r = self.ol
+    r.flags, r.l2_len, r.l3_len, r.cs_offset = flags, l2Len, l3Len, csOffset
+    r.n = math.min(n or self.size, self.maxSize)
+end
+
 function bufArray:offloadUdpChecksums(ipv4, l2Len, l3Len)
     local v4 = ipv4 == nil or ipv4
-    offloadL4(self.array, self.size, v4 and UDP4 or UDP6, l2Len or 14,
-        l3Len or (v4 and 20 or 40), 6)
+    request(self, v4 and UDP4 or UDP6, l2Len or 14, l3Len or (v4 and 20 or 40), 6)
 end
 
 function bufArray:offloadTcpChecksums(ipv4, l2Len, l3Len, n)
     local v4 = ipv4 == nil or ipv4
-    offloadL4(self.array, n or self.size, v4 and TCP4 or TCP6, l2Len or 14,
-        l3Len or (v4 and 20 or 40), 16)
+    request(self, v4 and TCP4 or TCP6, l2Len or 14, l3Len or (v4 and 20 or 40), 16, n)
 end
 
 function bufArray:offloadIPChecksums(ipv4, l2Len, l3Len, n)
     local v4 = ipv4 == nil or ipv4
-    offloadL4(self.array, n or self.size, v4 and IP4 or F_IPV6, l2Len or 14,
-        l3Len or (v4 and 20 or 40), 0)
+    request(self, v4 and IP4 or F_IPV6, l2Len or 14, l3Len or (v4 and 20 or 40), 0, n)
 end
 
 function bufArray:setVlans(vlan, pcp, cfi)

@@ -120,6 +120,7 @@ local function sendBufs(ring, capacity, bufs, n)
 	if capacity - ringCount(ring) < n then
 		return false
 	end
+	api.applyOffloads(bufs) -- the task at the other end sends them as they are
 	local arr = ffi.cast(voidpp, bufs.array)
 	local done = enqueueAll(ring, arr, n)
 	if done < n then

@@ -58,10 +58,12 @@ local function enqueueAll(ring, arr, n)
 end
 
 function rateLimiter:send(bufs)
+    api.applyOffloads(bufs) -- the limiter task sends them as they are
     return enqueueAll(self.ringPtr, bufs.array, bufs.size)
 end
 
 function rateLimiter:sendN(bufs, n)
+    api.applyOffloads(bufs)
     return enqueueAll(self.ringPtr, bufs.array, n)
 end
 

@@ -35,6 +35,7 @@ end
 --- On a virtual cable whose receiver has no room the frame is lost, like on a wire.
 function txQueue:sendWithTimestamp(bufs, offs)
     self.used = true
+    api.applyOffloads(bufs)
     local tsc = C.send_ts(self.pid, self.qid, bufs.array[0], wordOffset(offs))
     if tsc ~= 0 then
         device.__swTimestamps.tx[self.id] = tonumber(tsc) * 1e9 / hz

@@ -2,12 +2,13 @@
 
 Each column is one child process running a C loop of csrc/mp_stages.c on one port: the
 bench's TX scenarios (fixed, random, heavy) on the fast path moonpy's Lua and Python use
-(the same allocation reset, offload request, software checksums and tx_burst), and
-dpdk-testpmd txonly's per-packet preparation (with and without --txonly-multi-flow) on
-the same port and clock. A TSC read separates the stages; each stage's median burst is
-reported (a preempted burst on a shared VM does not move a median), in cycles per packet,
-with the cost of a TSC read subtracted. Every other burst is freed instead of sent, which
-times the buffer recycling the null driver does inside tx_burst on its own ("free").
+(the same allocation reset, the send's pass with its offload request or software
+checksums, and tx_burst), and dpdk-testpmd txonly's per-packet preparation (with and
+without --txonly-multi-flow) on the same port and clock. A TSC read separates the
+stages; each stage's median burst is reported (a preempted burst on a shared VM does not
+move a median), in cycles per packet, with the cost of a TSC read subtracted. Every
+other burst is freed instead of sent, which times the buffer recycling the null driver
+does inside tx_burst on its own ("free").
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ STAGE_ROWS: tuple[tuple[str, str], ...] = (
     ("get", "rte_mempool_get_bulk (63 buffers)"),
     ("reset", "metadata reset (moonpy alloc) / txonly: per-packet prepare + header copy"),
     ("fill", "random fields (2, heavy: 8; moonpy's generator)"),
-    ("offload", "offload request: flags, lengths, pseudo-header sum"),
-    ("csum", "software checksums (ports without offload)"),
+    (
+        "pass",
+        "the send's pass: byte count + offload request (flags, lengths, pseudo-header sum; "
+        "cable: the checksums in software)",
+    ),
     ("send", "tx_burst: the driver (null: counts and frees) / the cable's ring"),
     ("free", "rte_pktmbuf_free_bulk alone (part of send on a null port)"),
     ("total", "a sent burst, all stages"),

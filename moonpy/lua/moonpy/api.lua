@@ -14,6 +14,7 @@ struct mp_bufarray {
     uint32_t size;
     uint32_t maxSize;
     struct rte_mempool *mem;
+    struct mp_offload_req ol; /* the offload request the next send carries out (memory.lua) */
     struct rte_mbuf *array[?];
 };
 struct mp_eth_stats {
@@ -38,6 +39,7 @@ local api = {
     free_bulk = C.free_bulk,
     free_one = C.free_one,
     send_all = C.send_all,
+    send_all_req = C.send_all_req,
     try_send = C.try_send,
     rx_burst = C.rx_burst,
     rx_burst_ts = C.rx_burst_ts,
@@ -54,6 +56,17 @@ local api = {
     udata64_offset = C.udata64_offset,
     usleep = ffi.C.usleep,
 }
+
+-- A bufArray's checksum-offload request (memory.lua keeps it for the send, which carries
+-- it out in its pass over the buffers), carried out now: for every other path that reads
+-- the buffers or hands them on. Array-likes without one (a table of array and size) pass.
+function api.applyOffloads(bufs)
+    local r = bufs.ol
+    if r ~= nil and r.flags ~= 0 then
+        C.offload_l4(bufs.array, r.n, r.flags, r.l2_len, r.l3_len, r.cs_offset)
+        r.flags = 0
+    end
+end
 
 -- Raise a Lua error for a negative return code (the Lua end of the one funnel).
 function api.check(rc, what)
