@@ -270,8 +270,7 @@ uint64_t offload_len(struct rte_mbuf **bufs, uint32_t n, const struct mp_offload
     if (sw) {
         for (; i < k; i++) {
             struct rte_mbuf *m = bufs[i];
-            m->ol_flags |= flags;
-            m->tx_offload = tx_offload;
+            offload_one(m, flags, tx_offload, l2, l3, 0); /* flags and lengths alone */
             sw_checksum_one(m); /* inlined: the fast path in this loop */
             bytes += m->pkt_len;
         }
